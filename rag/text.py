@@ -1,0 +1,75 @@
+"""Text primitives with offsets: normalisation, content ids, sentence spans."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from rag.types import Span
+
+# Abbreviations after which a period does not end a sentence (lower-cased, no period).
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep rev hon pres
+    inc ltd co corp bros dept univ est approx vs etc al fig no nos vol pp ca cf
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
+    u.s u.k u.n e.u u.s.a d.c a.m p.m e.g i.e
+    """.split()
+)
+
+# A sentence ends at . ! ? (or an ellipsis), optionally followed by closing quotes/brackets,
+# then whitespace, then something that can start a sentence.
+_BOUNDARY = re.compile(r"""([.!?…]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def normalise(text: str) -> str:
+    """Unicode NFC with runs of whitespace folded to one space and the ends trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def content_id(text: str) -> str:
+    """A stable document id derived from the normalised text (16 hex digits of SHA-256)."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()[:16]
+
+
+def _is_abbreviation(text: str, dot_at: int) -> bool:
+    match = _WORD_BEFORE.search(text, 0, dot_at)
+    if match is None:
+        return False
+    word = match.group(1).lower().rstrip(".")
+    if word in _ABBREVIATIONS:
+        return True
+    # Single initials ("J. Smith") and dotted acronyms ("U.S.") do not end a sentence
+    # when followed by a capitalised name; we accept the rare miss of "... the U.S. The ...".
+    return len(word) == 1 and word.isalpha()
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Split text into sentence spans; each span is trimmed and text[start:end] is the sentence."""
+    spans: list[Span] = []
+    for paragraph in _paragraph_spans(text):
+        start = paragraph.start
+        for match in _BOUNDARY.finditer(text, paragraph.start, paragraph.end):
+            if match.group(1) == "." and _is_abbreviation(text, match.start(1)):
+                continue
+            end = match.start(3)
+            if end > start:
+                spans.append(Span(start, end))
+            start = match.end(3)
+        if paragraph.end > start:
+            spans.append(Span(start, paragraph.end))
+    return spans
+
+
+def _paragraph_spans(text: str) -> list[Span]:
+    """Non-blank lines of text, trimmed, as spans (a newline always ends a sentence)."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group(0)
+        left = len(line) - len(line.lstrip())
+        right = len(line.rstrip())
+        if right > left:
+            spans.append(Span(match.start() + left, match.start() + right))
+    return spans

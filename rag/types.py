@@ -1,0 +1,128 @@
+"""The records that flow through newsrag: frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One news summary as ingested: its text is what every offset refers to."""
+
+    doc_id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A character range [start, end) of a document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document sized for the embedder; text == document.text[start:end]."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a document; text == document.text[start:end]."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An input that could not become a document, with where and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did: counts of documents by outcome, chunks written, time taken."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: tuple[Rejected, ...] = ()
+    chunks: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+
+    @property
+    def documents(self) -> int:
+        """Documents accepted (added, updated or unchanged)."""
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its document's attributes and its retrieval score."""
+
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    also_reported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied inside retrieval, so k results come back when they exist."""
+
+    source: str | None = None
+    published_from: datetime | None = None
+    published_to: datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """True when nothing is restricted."""
+        return (
+            self.source is None
+            and self.published_from is None
+            and self.published_to is None
+            and not self.metadata
+        )
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What a store holds and how it was built."""
+
+    documents: int
+    chunks: int
+    sentences: int
+    model: str
+    dimension: int
+    format_version: int
+    generation: int
+    size_bytes: int
