@@ -126,3 +126,70 @@ class StoreStats:
     format_version: int
     generation: int
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document cited by an answer; `number` is what its [n] markers show."""
+
+    number: int
+    doc_id: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer sentence stands in one source: document.text[start:end] == the sentence."""
+
+    number: int
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """A verbatim sentence of the answer with the sources that state it."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    score: float
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The exact answer span inside the top sentence: document.text[start:end] == text."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer, or an abstention with the nearest passages offered as related."""
+
+    question: str
+    query: str  # the self-contained retrieval query (follow-ups resolved against history)
+    text: str  # the sentences joined, each followed by its [n] markers
+    sentences: tuple[AnswerSentence, ...]
+    sources: tuple[Source, ...]
+    abstained: bool
+    confidence: float
+    short_answer: ShortAnswer | None = None
+    message: str | None = None
+    related: tuple[Passage, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, for resolving follow-up questions."""
+
+    question: str
+    answer: str = ""

@@ -1,0 +1,158 @@
+"""The read side: an immutable view of the store at one generation (SQLite read txn + FAISS)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from index.records import ChunkRow, DocumentRow, RowFilter, SentenceRow
+from index.vectors import VectorIndex
+
+_CHUNK_COLUMNS = (
+    "c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.text, "
+    "d.title, d.source, d.url, d.published_at, d.metadata"
+)
+_DOC_COLUMNS = "d.doc_id, d.text, d.title, d.source, d.url, d.published_at, d.metadata, d.ingested_at"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode, shareable across threads under the caller's lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def read_generation(conn: sqlite3.Connection) -> int:
+    """The generation the connection currently sees."""
+    return int(conn.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0])
+
+
+def load_vectors(conn: sqlite3.Connection, dimension: int, generation: int) -> VectorIndex:
+    """Build the FAISS index from the vectors stored in SQLite."""
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    for chunk_id, blob in conn.execute("SELECT chunk_id, vector FROM chunks ORDER BY chunk_id"):
+        ids.append(chunk_id)
+        blobs.append(blob)
+    vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dimension)
+    return VectorIndex.build(dimension, np.asarray(ids, dtype=np.int64), vectors, generation)
+
+
+class Snapshot:
+    """Everything a query reads, frozen at one generation; readers never wait for the writer."""
+
+    def __init__(self, path: Path, vectors: VectorIndex | None, dimension: int) -> None:
+        self._conn = connect(path)
+        self._lock = threading.Lock()
+        # An open read transaction pins this generation in WAL mode until the snapshot dies.
+        self._conn.execute("BEGIN")
+        self.generation = read_generation(self._conn)
+        if vectors is None or vectors.generation != self.generation:
+            vectors = load_vectors(self._conn, dimension, self.generation)
+        self.vectors = vectors
+
+    def close(self) -> None:
+        """Release the read transaction."""
+        with self._lock:
+            self._conn.close()
+
+    def _rows(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Nearest chunks by inner product."""
+        return self.vectors.search(vector, k, allowed)
+
+    def lexical(self, match: str, k: int, row_filter: RowFilter | None = None) -> list[tuple[int, float]]:
+        """Chunks matching an FTS5 expression, by BM25 (higher is better)."""
+        if not match or k <= 0:
+            return []
+        where, params = _filter_sql(row_filter)
+        sql = (
+            "SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts AS f "
+            "JOIN chunks AS c ON c.chunk_id = f.rowid JOIN documents AS d ON d.doc_id = c.doc_id "
+            f"WHERE chunks_fts MATCH ? {where} ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?"
+        )
+        return [(int(i), float(s)) for i, s in self._rows(sql, [match, *params, k])]
+
+    def allowed_chunks(self, row_filter: RowFilter) -> np.ndarray:
+        """Ids of the chunks whose documents pass the filter."""
+        where, params = _filter_sql(row_filter)
+        sql = f"SELECT c.chunk_id FROM chunks AS c JOIN documents AS d ON d.doc_id = c.doc_id WHERE 1 {where}"
+        return np.asarray([r[0] for r in self._rows(sql, params)], dtype=np.int64)
+
+    def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]:
+        """Chunks with their documents' attributes, by id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks AS c JOIN documents AS d ON d.doc_id = c.doc_id "
+            f"WHERE c.chunk_id IN ({marks})"
+        )
+        rows = self._rows(sql, chunk_ids)
+        return {r[0]: ChunkRow(*r[:10], metadata=json.loads(r[10])) for r in rows}
+
+    def sentences(self, doc_ids: list[str]) -> list[SentenceRow]:
+        """The sentences of the given documents, in document order."""
+        if not doc_ids:
+            return []
+        marks = ",".join("?" * len(doc_ids))
+        sql = (
+            "SELECT sentence_id, doc_id, ordinal, start, end, vector FROM sentences "
+            f"WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal"
+        )
+        return [
+            SentenceRow(*r[:5], vector=np.frombuffer(r[5], dtype=np.float32))
+            for r in self._rows(sql, doc_ids)
+        ]
+
+    def document(self, doc_id: str) -> DocumentRow | None:
+        """One stored document, or None."""
+        rows = self._rows(f"SELECT {_DOC_COLUMNS} FROM documents AS d WHERE d.doc_id = ?", [doc_id])
+        return _document_row(rows[0]) if rows else None
+
+    def documents(self, row_filter: RowFilter | None, offset: int, limit: int) -> list[DocumentRow]:
+        """Stored documents passing the filter, newest first, paged."""
+        where, params = _filter_sql(row_filter)
+        sql = (
+            f"SELECT {_DOC_COLUMNS} FROM documents AS d WHERE 1 {where} "
+            "ORDER BY d.published_at IS NULL, d.published_at DESC, d.doc_id LIMIT ? OFFSET ?"
+        )
+        return [_document_row(r) for r in self._rows(sql, [*params, limit, offset])]
+
+    def count(self, table: str) -> int:
+        """Rows in documents, chunks or sentences."""
+        if table not in ("documents", "chunks", "sentences"):
+            raise ValueError(f"unknown table {table!r}")
+        return int(self._rows(f"SELECT count(*) FROM {table}")[0][0])
+
+
+def _document_row(row: tuple) -> DocumentRow:
+    return DocumentRow(*row[:6], metadata=json.loads(row[6]), ingested_at=row[7])
+
+
+def _filter_sql(row_filter: RowFilter | None) -> tuple[str, list[object]]:
+    if row_filter is None or row_filter.is_empty():
+        return "", []
+    clauses: list[str] = []
+    params: list[object] = []
+    if row_filter.source:
+        clauses.append("d.source = ? COLLATE NOCASE")
+        params.append(row_filter.source)
+    if row_filter.published_from:
+        clauses.append("d.published_at >= ?")
+        params.append(row_filter.published_from)
+    if row_filter.published_to:
+        clauses.append("d.published_at <= ?")
+        params.append(row_filter.published_to)
+    for key, value in sorted(row_filter.metadata.items()):
+        clauses.append("CAST(json_extract(d.metadata, ?) AS TEXT) = ?")
+        params.extend([f'$."{key}"', value])
+    return " AND " + " AND ".join(clauses), params

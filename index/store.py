@@ -1,0 +1,198 @@
+"""The persistent store: SQLite (source of truth) plus a derived FAISS index, one writer at a time."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ManifestMismatchError, StoreError
+from index.records import DocumentRecord, WriteResult
+from index.schema import FORMAT_VERSION, migrate
+from index.snapshot import Snapshot, connect, read_generation
+from index.vectors import VectorIndex
+
+DB_NAME = "store.sqlite"
+VECTORS_NAME = "vectors.faiss"
+
+
+class Store:
+    """Documents, chunks, sentences and vectors in one folder; see DESIGN.md for the invariants."""
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection, manifest: dict[str, Any]) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.dimension = int(manifest["dimension"])
+        self._conn = conn
+        self._write_lock = threading.Lock()
+        saved = VectorIndex.load(folder / VECTORS_NAME)
+        self._snapshot = Snapshot(folder / DB_NAME, saved, self.dimension)
+        if saved is None or saved.generation != self._snapshot.generation:
+            self.save_vectors()  # it was missing, stale or corrupt, and has just been rebuilt
+
+    @classmethod
+    def open(cls, folder: Path, manifest: dict[str, Any], *, create: bool = True) -> Store:
+        """Open (or create) the store in folder; a manifest that disagrees with the stored one is refused."""
+        path = folder / DB_NAME
+        if not path.exists() and not create:
+            raise StoreError(f"no store at {folder}: ingest documents first")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            conn = connect(path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn)
+            stored = _check_manifest(conn, {"format_version": FORMAT_VERSION, **manifest})
+            return cls(folder, conn, stored)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store at {folder}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {folder}: {exc.strerror or exc}") from None
+
+    def snapshot(self) -> Snapshot:
+        """The current read view; hold on to it for a whole query."""
+        return self._snapshot
+
+    def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Stored content hashes of those documents that exist."""
+        found: dict[str, str] = {}
+        for start in range(0, len(doc_ids), 500):
+            part = list(doc_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks})"
+            with self._write_lock:
+                found.update(self._conn.execute(sql, part).fetchall())
+        return found
+
+    def write(self, records: Sequence[DocumentRecord], delete: Sequence[str] = ()) -> WriteResult:
+        """Upsert records and delete ids in one transaction, then publish the next snapshot."""
+        with self._write_lock:
+            with self._transaction() as conn:
+                removed = _remove_documents(conn, [r.doc_id for r in records] + list(delete))
+                new_ids, new_vectors = _insert_documents(conn, records)
+                generation = read_generation(conn) + 1
+                conn.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+            self._publish(removed, new_ids, new_vectors, generation)
+        existing = set(removed)
+        return WriteResult(
+            added=sum(r.doc_id not in existing for r in records),
+            updated=sum(r.doc_id in existing for r in records),
+            deleted=len([d for d in delete if d in removed]),
+            chunks=len(new_ids),
+            sentences=sum(len(r.sentences) for r in records),
+            generation=generation,
+        )
+
+    def _publish(
+        self, removed: dict[str, list[int]], ids: list[int], vectors: list[np.ndarray], generation: int
+    ) -> None:
+        old_ids = np.asarray([i for chunk_ids in removed.values() for i in chunk_ids], dtype=np.int64)
+        add = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
+        candidate = self._snapshot.vectors.updated(old_ids, np.asarray(ids, dtype=np.int64), add, generation)
+        self._snapshot = Snapshot(self.folder / DB_NAME, candidate, self.dimension)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to the store at {self.folder}: {exc}") from None
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._conn.execute("ROLLBACK")
+            raise StoreError(f"write to the store at {self.folder} failed, nothing was changed: {exc}") from None
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def save_vectors(self) -> None:
+        """Persist the current FAISS index beside the database (atomic; derived, so best effort)."""
+        try:
+            self._snapshot.vectors.save(self.folder / VECTORS_NAME)
+        except OSError:
+            pass  # a missing or stale file is rebuilt from SQLite at the next open
+
+    def size_bytes(self) -> int:
+        """Bytes on disk: database, its write-ahead log and the vector file."""
+        names = (DB_NAME, DB_NAME + "-wal", VECTORS_NAME)
+        return sum((self.folder / n).stat().st_size for n in names if (self.folder / n).exists())
+
+    def close(self) -> None:
+        """Save the vectors and close the connections."""
+        with self._write_lock:
+            self.save_vectors()
+            self._snapshot.close()
+            self._conn.close()
+
+
+def _check_manifest(conn: sqlite3.Connection, wanted: dict[str, Any]) -> dict[str, Any]:
+    stored = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM manifest")}
+    if not stored:
+        created = {**wanted, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO manifest (key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in created.items()]
+        )
+        conn.execute("COMMIT")
+        return created
+    for key, value in wanted.items():
+        if stored.get(key) != value:
+            raise ManifestMismatchError(key, stored.get(key), value)
+    return stored
+
+
+def _remove_documents(conn: sqlite3.Connection, doc_ids: list[str]) -> dict[str, list[int]]:
+    """Delete documents with their chunks, sentences and FTS rows; returns doc id -> chunk ids."""
+    removed: dict[str, list[int]] = {}
+    for doc_id in dict.fromkeys(doc_ids):
+        if conn.execute("SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)).fetchone() is None:
+            continue
+        chunk_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in chunk_ids])
+        conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))  # cascades
+        removed[doc_id] = chunk_ids
+    return removed
+
+
+def _insert_documents(
+    conn: sqlite3.Connection, records: Sequence[DocumentRecord]
+) -> tuple[list[int], list[np.ndarray]]:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    ids: list[int] = []
+    vectors: list[np.ndarray] = []
+    for r in records:
+        conn.execute(
+            "INSERT INTO documents (doc_id, content_hash, text, title, source, url, published_at, "
+            "metadata, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.doc_id, r.content_hash, r.text, r.title, r.source, r.url, r.published_at,
+             json.dumps(r.metadata, ensure_ascii=False, default=str), now),
+        )
+        for c in r.chunks:
+            cursor = conn.execute(
+                "INSERT INTO chunks (doc_id, ordinal, start, end, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                (r.doc_id, c.ordinal, c.start, c.end, c.text, _blob(c.vector)),
+            )
+            chunk_id = int(cursor.lastrowid or 0)
+            conn.execute(
+                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)", (chunk_id, r.title or "", c.text)
+            )
+            ids.append(chunk_id)
+            vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(1, -1))
+        conn.executemany(
+            "INSERT INTO sentences (doc_id, ordinal, start, end, vector) VALUES (?, ?, ?, ?, ?)",
+            [(r.doc_id, s.ordinal, s.start, s.end, _blob(s.vector)) for s in r.sentences],
+        )
+    return ids, vectors
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()

@@ -1,0 +1,17 @@
+"""Engine configuration: one frozen object with defaults that work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.chunking import ChunkingConfig
+from rag.embedder import EmbedderConfig
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs besides the store path."""
+
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
+    ingest_batch: int = 128  # documents per transaction: a crash loses at most this many

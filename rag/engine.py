@@ -1,0 +1,170 @@
+"""The Engine facade: open a store with a model, ingest, search, delete, report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Store, StoreError
+from rag.chunking import ENCODING
+from rag.config import EngineConfig
+from rag.embedder import Embedder
+from rag.errors import IndexMismatchError, InvalidRequestError
+from rag.errors import StoreError as DomainStoreError
+from rag.ingest import build_records, content_hash
+from rag.loaders import parse_date
+from rag.retrieval import retrieve
+from rag.types import Document, Filters, IngestReport, Passage, Rejected, StoreStats
+
+MAX_K = 1000
+
+
+class Engine:
+    """One store and one embedder: everything the CLI, the API and the eval harness call."""
+
+    def __init__(self, store: Store, embedder: Embedder, config: EngineConfig) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        config: EngineConfig | None = None,
+        *,
+        embedder: Embedder | None = None,
+        create: bool = True,
+    ) -> Engine:
+        """Open the store at path with the configured model (loaded unless one is passed in)."""
+        config = config or EngineConfig()
+        embedder = embedder or Embedder(config.embedder)
+        manifest = manifest_for(embedder, config)
+        try:
+            store = Store.open(Path(path), manifest, create=create)
+        except ManifestMismatchError as exc:
+            raise IndexMismatchError(
+                f"the store at {path} was built with {exc.key} {exc.stored!r}, but this configuration "
+                f"uses {exc.requested!r}; open it with the settings it was built with, or rebuild it "
+                f"into a new folder (newsrag --store NEW_FOLDER ingest ...)"
+            ) from None
+        except StoreError as exc:
+            raise DomainStoreError(str(exc)) from None
+        return cls(store, embedder, config)
+
+    def ingest(
+        self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
+    ) -> IngestReport:
+        """Add new documents, replace changed ones, skip unchanged ones; one transaction per batch."""
+        started = time.perf_counter()
+        unique = {d.doc_id: d for d in documents}  # a later copy of an id wins
+        docs = list(unique.values())
+        hashes = self.store.content_hashes([d.doc_id for d in docs])
+        changed = [d for d in docs if hashes.get(d.doc_id) != content_hash(d)]
+        unchanged = len(docs) - len(changed)
+        if progress is not None and unchanged:
+            progress(unchanged)
+        added = updated = chunks = sentences = 0
+        batch = self.config.ingest_batch
+        try:
+            for start in range(0, len(changed), batch):
+                part = changed[start : start + batch]
+                records = build_records(part, self.embedder, self.config.chunking, progress)
+                result = self.store.write(records)
+                added, updated = added + result.added, updated + result.updated
+                chunks, sentences = chunks + result.chunks, sentences + result.sentences
+        except StoreError as exc:
+            raise DomainStoreError(str(exc)) from None
+        finally:
+            if changed:
+                self.store.save_vectors()
+        return IngestReport(
+            added=added,
+            updated=updated,
+            unchanged=unchanged,
+            chunks=chunks,
+            sentences=sentences,
+            seconds=time.perf_counter() - started,
+        )
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[Passage]:
+        """The k passages that best match query, best first."""
+        if not query.strip():
+            raise InvalidRequestError("the query is empty: ask about something")
+        if not 1 <= k <= MAX_K:
+            raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
+        return retrieve(self.store.snapshot(), query, self.embed_query, k, filters, mode)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector."""
+        return self.embedder.encode([query])[0]
+
+    def delete(self, doc_ids: Iterable[str]) -> int:
+        """Remove documents with their chunks, sentences, vectors and terms; returns how many existed."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return 0
+        try:
+            result = self.store.write([], delete=ids)
+        except StoreError as exc:
+            raise DomainStoreError(str(exc)) from None
+        self.store.save_vectors()
+        return result.deleted
+
+    def document(self, doc_id: str) -> Document | None:
+        """A stored document, or None."""
+        row = self.store.snapshot().document(doc_id)
+        return to_document(row) if row else None
+
+    def stats(self) -> StoreStats:
+        """What the store holds and how it was built."""
+        snapshot = self.store.snapshot()
+        manifest = self.store.manifest
+        return StoreStats(
+            documents=snapshot.count("documents"),
+            chunks=snapshot.count("chunks"),
+            sentences=snapshot.count("sentences"),
+            model=str(manifest["embedder"]),
+            dimension=int(manifest["dimension"]),
+            format_version=int(manifest["format_version"]),
+            generation=snapshot.generation,
+            size_bytes=self.store.size_bytes(),
+        )
+
+    def close(self) -> None:
+        """Persist derived files and release the store."""
+        self.store.close()
+
+
+def manifest_for(embedder: Embedder, config: EngineConfig) -> dict[str, object]:
+    """The facts a store records at creation and checks at every open."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": embedder.name,
+        "dimension": embedder.dimension,
+        "fingerprint": embedder.fingerprint,
+        "tokenizer": ENCODING,
+        "chunk_tokens": config.chunking.chunk_tokens,
+        "overlap_tokens": config.chunking.overlap_tokens,
+    }
+
+
+def to_document(row: DocumentRow) -> Document:
+    """A stored document row as a domain Document."""
+    return Document(
+        doc_id=row.doc_id,
+        text=row.text,
+        title=row.title,
+        source=row.source,
+        url=row.url,
+        published_at=parse_date(row.published_at),
+        metadata=row.metadata,
+    )
+
+
+__all__ = ["Engine", "Rejected"]
