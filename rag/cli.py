@@ -1,0 +1,211 @@
+"""The newsrag command line: ingest, search, ask, stats, delete, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
+
+DEFAULT_STORE = ".newsrag"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; errors become one line on stderr and a non-zero exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from rag.errors import NewsragError
+
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except NewsragError as exc:
+        print(f"newsrag: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("newsrag: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="newsrag", description="Cited answers from news summaries.")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=Path(os.environ.get("NEWSRAG_STORE", DEFAULT_STORE)),
+        help="store folder (env NEWSRAG_STORE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("NEWSRAG_MODEL") or None,
+        help="local sentence-transformers model folder (env NEWSRAG_MODEL; default: all-MiniLM-L6-v2)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="load news summaries (digest text, JSON Lines, folders)")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--batch", type=_positive, default=128, help="documents per transaction")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    search = sub.add_parser("search", help="print the best passages for a query")
+    search.add_argument("query")
+    search.add_argument("-k", type=_positive, default=5, help="passages to show (default 5)")
+    search.add_argument("--mode", default="hybrid", help="dense, lexical or hybrid (default)")
+    search.set_defaults(handler=cmd_search)
+
+    ask = sub.add_parser("ask", help="answer a question with cited sentences")
+    ask.add_argument("question")
+    ask.set_defaults(handler=cmd_ask)
+
+    stats = sub.add_parser("stats", help="what the store holds")
+    stats.set_defaults(handler=cmd_stats)
+
+    delete = sub.add_parser("delete", help="remove documents by id")
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.set_defaults(handler=cmd_delete)
+
+    serve = sub.add_parser("serve", help="run the HTTP API and the chat widget")
+    serve.add_argument("--host", default=os.environ.get("NEWSRAG_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("NEWSRAG_PORT", "8000")))
+    serve.add_argument("--workers", type=_positive, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    add_eval_parser(sub)
+    return parser
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `newsrag eval` when the evaluation harness is installed."""
+    try:
+        from eval.cli import add_parser
+    except ImportError:
+        return
+    add_parser(sub)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+    return number
+
+
+def open_engine(args: argparse.Namespace, *, seed: bool) -> Engine:
+    """Open the store named by --store, indexing the shipped digest first when seed and new."""
+    from rag.config import EngineConfig
+    from rag.corpus import open_or_seed
+    from rag.embedder import EmbedderConfig
+    from rag.engine import Engine
+
+    config = EngineConfig(embedder=EmbedderConfig(model_path=args.model))
+    if seed:
+        return open_or_seed(args.store, config)
+    return Engine.open(args.store, config)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """newsrag ingest PATH...: load, report rejects with file and line, print a summary."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from rag.loaders import load_documents
+
+    loaded = load_documents(args.paths)
+    for rejected in loaded.rejected:
+        print(f"rejected {rejected.where}: {rejected.reason}", file=sys.stderr)
+    engine = open_engine(args, seed=False)
+    engine.config = replace(engine.config, ingest_batch=args.batch)
+    with tqdm(total=len(loaded.documents), unit="doc", desc="ingest", disable=None) as bar:
+        report = engine.ingest(loaded.documents, progress=bar.update)
+    engine.close()
+    rate = report.documents / report.seconds if report.seconds > 0 else 0.0
+    print(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(loaded.rejected)} rejected; {report.chunks} chunks, {report.sentences} sentences "
+        f"in {report.seconds:.1f} s ({rate:.1f} docs/s)"
+    )
+    return 1 if loaded.rejected and not loaded.documents else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """newsrag search QUERY: the best passages with source and score."""
+    engine = open_engine(args, seed=True)
+    passages = engine.search(args.query, k=args.k, mode=args.mode)
+    if not passages:
+        print("no passages found")
+    for rank, p in enumerate(passages, start=1):
+        origin = ", ".join(x for x in (p.source, p.published_at.date().isoformat() if p.published_at else None) if x)
+        print(f"{rank}. [{p.doc_id}] score {p.score:.4f}" + (f"  ({origin})" if origin else ""))
+        if p.title:
+            print(f"   {p.title}")
+        print(f"   {_snippet(p.text)}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """newsrag ask QUESTION: the answer with its citations and sources."""
+    engine = open_engine(args, seed=True)
+    answer = engine.ask(args.question)
+    if answer.abstained:
+        print(answer.message or "The summaries do not answer this question.")
+        if answer.related:
+            print("\nRelated:")
+            for p in answer.related:
+                print(f"- [{p.doc_id}] {_snippet(p.text)}")
+        return 0
+    print(answer.text)
+    if answer.short_answer:
+        print(f"\nShort answer: {answer.short_answer.text}")
+    print("\nSources:")
+    for s in answer.sources:
+        bits = [x for x in (s.title, s.source, s.published_at.date().isoformat() if s.published_at else None) if x]
+        print(f"[{s.number}] {s.doc_id}" + (f" — {', '.join(bits)}" if bits else "") + (f" <{s.url}>" if s.url else ""))
+    print(f"\nconfidence {answer.confidence:.2f}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """newsrag stats: documents, chunks, sentences, model, format version, size."""
+    stats = open_engine(args, seed=False).stats()
+    print(f"store          {args.store.resolve()}")
+    print(f"documents      {stats.documents}")
+    print(f"chunks         {stats.chunks}")
+    print(f"sentences      {stats.sentences}")
+    print(f"model          {stats.model} ({stats.dimension}-d)")
+    print(f"format version {stats.format_version}")
+    print(f"generation     {stats.generation}")
+    print(f"size on disk   {stats.size_bytes / 1e6:.2f} MB")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """newsrag delete ID...: remove documents; unknown ids are reported."""
+    engine = open_engine(args, seed=False)
+    deleted = engine.delete(args.ids)
+    engine.close()
+    missing = len(set(args.ids)) - deleted
+    print(f"{deleted} deleted" + (f", {missing} not found" if missing else ""))
+    return 0 if deleted or not missing else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """newsrag serve: the HTTP API under uvicorn (the model loads once per worker, at start-up)."""
+    from api.server import run
+
+    return run(args)
+
+
+def _snippet(text: str, width: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

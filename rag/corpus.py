@@ -1,0 +1,23 @@
+"""The embedded default corpus: the news digest the service ships with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.store import DB_NAME
+from rag.config import EngineConfig
+from rag.embedder import Embedder
+from rag.engine import Engine
+from rag.loaders import load_documents
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_CORPUS = DATA_DIR / "news-digest.txt"
+
+
+def open_or_seed(path: Path, config: EngineConfig | None = None, embedder: Embedder | None = None) -> Engine:
+    """Open the store at path; when there is none yet, create it and index the shipped digest."""
+    is_new = not (Path(path) / DB_NAME).exists()
+    engine = Engine.open(path, config, embedder=embedder)
+    if is_new and DEFAULT_CORPUS.is_file():
+        engine.ingest(load_documents([DEFAULT_CORPUS]).documents)
+    return engine
