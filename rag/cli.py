@@ -100,13 +100,14 @@ def open_engine(args: argparse.Namespace, *, seed: bool) -> Engine:
     """Open the store named by --store, indexing the shipped digest first when seed and new."""
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
-    from rag.embedder import EmbedderConfig
+    from rag.embedder import EmbedderConfig, shared_embedder
     from rag.engine import Engine
 
     config = EngineConfig(embedder=EmbedderConfig(model_path=args.model))
+    embedder = shared_embedder(config.embedder)
     if seed:
-        return open_or_seed(args.store, config)
-    return Engine.open(args.store, config)
+        return open_or_seed(args.store, config, embedder)
+    return Engine.open(args.store, config, embedder=embedder)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

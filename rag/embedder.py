@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,13 @@ def _load_model(folder: Path, threads: int | None) -> Any:
         return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(f"cannot load the embedding model from {folder}: {exc}") from None
+
+
+def shared_embedder(config: EmbedderConfig | None = None) -> Embedder:
+    """One loaded model per configuration and process, however many engines open."""
+    return _shared(config or EmbedderConfig())
+
+
+@lru_cache(maxsize=4)
+def _shared(config: EmbedderConfig) -> Embedder:
+    return Embedder(config)

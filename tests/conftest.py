@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.corpus import DEFAULT_CORPUS
-from rag.embedder import Embedder
+from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
 from rag.loaders import load_documents
 from rag.types import Document
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
-    return Embedder()
+    return shared_embedder()
 
 
 @pytest.fixture(scope="session")
