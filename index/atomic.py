@@ -22,7 +22,11 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write data to path atomically."""
-    write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomic(path, write)
 
 
 def _fsync_dir(folder: Path) -> None:

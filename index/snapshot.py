@@ -97,7 +97,7 @@ class Snapshot:
             f"WHERE c.chunk_id IN ({marks})"
         )
         rows = self._rows(sql, chunk_ids)
-        return {r[0]: ChunkRow(*r[:10], metadata=json.loads(r[10])) for r in rows}
+        return {r[0]: _chunk_row(r) for r in rows}
 
     def sentences(self, doc_ids: list[str]) -> list[SentenceRow]:
         """The sentences of the given documents, in document order."""
@@ -108,10 +108,8 @@ class Snapshot:
             "SELECT sentence_id, doc_id, ordinal, start, end, vector FROM sentences "
             f"WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal"
         )
-        return [
-            SentenceRow(*r[:5], vector=np.frombuffer(r[5], dtype=np.float32))
-            for r in self._rows(sql, doc_ids)
-        ]
+        rows = self._rows(sql, doc_ids)
+        return [SentenceRow(r[0], r[1], r[2], r[3], r[4], np.frombuffer(r[5], dtype=np.float32)) for r in rows]
 
     def document(self, doc_id: str) -> DocumentRow | None:
         """One stored document, or None."""
@@ -135,7 +133,11 @@ class Snapshot:
 
 
 def _document_row(row: tuple) -> DocumentRow:
-    return DocumentRow(*row[:6], metadata=json.loads(row[6]), ingested_at=row[7])
+    return DocumentRow(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
+
+
+def _chunk_row(r: tuple) -> ChunkRow:
+    return ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], json.loads(r[10]))
 
 
 def _filter_sql(row_filter: RowFilter | None) -> tuple[str, list[object]]:

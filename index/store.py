@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,17 +109,18 @@ class Store:
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._conn.execute("ROLLBACK")
-            raise StoreError(f"write to the store at {self.folder} failed, nothing was changed: {exc}") from None
+            raise StoreError(
+                f"write to the store at {self.folder} failed, nothing was changed: {exc}"
+            ) from None
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
 
     def save_vectors(self) -> None:
         """Persist the current FAISS index beside the database (atomic; derived, so best effort)."""
-        try:
+        # A missing or stale file is rebuilt from SQLite at the next open.
+        with suppress(OSError):
             self._snapshot.vectors.save(self.folder / VECTORS_NAME)
-        except OSError:
-            pass  # a missing or stale file is rebuilt from SQLite at the next open
 
     def size_bytes(self) -> int:
         """Bytes on disk: database, its write-ahead log and the vector file."""
@@ -140,7 +141,8 @@ def _check_manifest(conn: sqlite3.Connection, wanted: dict[str, Any]) -> dict[st
         created = {**wanted, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
-            "INSERT INTO manifest (key, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in created.items()]
+            "INSERT INTO manifest (key, value) VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in created.items()],
         )
         conn.execute("COMMIT")
         return created
@@ -173,8 +175,17 @@ def _insert_documents(
         conn.execute(
             "INSERT INTO documents (doc_id, content_hash, text, title, source, url, published_at, "
             "metadata, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.doc_id, r.content_hash, r.text, r.title, r.source, r.url, r.published_at,
-             json.dumps(r.metadata, ensure_ascii=False, default=str), now),
+            (
+                r.doc_id,
+                r.content_hash,
+                r.text,
+                r.title,
+                r.source,
+                r.url,
+                r.published_at,
+                json.dumps(r.metadata, ensure_ascii=False, default=str),
+                now,
+            ),
         )
         for c in r.chunks:
             cursor = conn.execute(
@@ -183,7 +194,8 @@ def _insert_documents(
             )
             chunk_id = int(cursor.lastrowid or 0)
             conn.execute(
-                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)", (chunk_id, r.title or "", c.text)
+                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
+                (chunk_id, r.title or "", c.text),
             )
             ids.append(chunk_id)
             vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(1, -1))

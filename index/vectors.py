@@ -59,7 +59,7 @@ class VectorIndex:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_as_ids(allowed)))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_as_ids(allowed)))  # type: ignore[call-arg]
         query = _as_vectors(vector.reshape(1, -1))
         scores, ids = self._index.search(query, min(k, self.size), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

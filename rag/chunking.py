@@ -48,17 +48,37 @@ def _splitter(chunk_tokens: int, overlap_tokens: int) -> RecursiveCharacterTextS
 
 
 def split_spans(text: str, chunk_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:
-    """Split text into [start, end) spans of at most chunk_tokens tokens, in order."""
+    """Split text into [start, end) spans of at most chunk_tokens tokens, in order, leaving no gap."""
     pieces = _splitter(chunk_tokens, overlap_tokens).split_text(text)
     spans: list[tuple[int, int]] = []
-    search_from = 0
+    previous_start, previous_end = -1, 0
     for piece in pieces:
-        start = text.find(piece, search_from)
-        if start < 0:  # the splitter only trims whitespace, so every piece is found
-            raise RuntimeError(f"chunk text not found in its document at or after {search_from}")
+        start = _locate(text, piece, previous_start + 1, _skip_space(text, previous_end))
         spans.append((start, start + len(piece)))
-        search_from = start + 1
+        previous_start, previous_end = start, start + len(piece)
     return spans
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
+def _locate(text: str, piece: str, low: int, high: int) -> int:
+    """The last start of piece in [low, high]: a chunk overlaps or abuts the one before it.
+
+    The splitter keeps text verbatim (it only trims whitespace), so a piece always occurs;
+    taking the last place in range keeps offsets right when the same words repeat.
+    """
+    found = text.find(piece, low)
+    if found < 0:
+        raise RuntimeError(f"chunk text not found in its document at or after {low}")
+    while True:
+        following = text.find(piece, found + 1, high + len(piece))
+        if following < 0 or following > high:
+            return found
+        found = following
 
 
 def chunk_document(
@@ -67,11 +87,21 @@ def chunk_document(
     fits: Callable[[str], bool] | None = None,
 ) -> list[Chunk]:
     """Cut a document into chunks; a chunk that `fits` rejects is cut again, smaller."""
-    spans = _fitting_spans(document.text, 0, len(document.text), config, fits)
+    spans = _ordered(_fitting_spans(document.text, 0, len(document.text), config, fits))
     return [
         Chunk(doc_id=document.doc_id, ordinal=i, start=s, end=e, text=document.text[s:e])
         for i, (s, e) in enumerate(spans)
     ]
+
+
+def _ordered(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted by start, without any that another span already contains."""
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if kept and end <= kept[-1][1]:
+            continue
+        kept.append((start, end))
+    return kept
 
 
 def _fitting_spans(

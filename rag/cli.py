@@ -142,7 +142,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not passages:
         print("no passages found")
     for rank, p in enumerate(passages, start=1):
-        origin = ", ".join(x for x in (p.source, p.published_at.date().isoformat() if p.published_at else None) if x)
+        origin = ", ".join(
+            x for x in (p.source, p.published_at.date().isoformat() if p.published_at else None) if x
+        )
         print(f"{rank}. [{p.doc_id}] score {p.score:.4f}" + (f"  ({origin})" if origin else ""))
         if p.title:
             print(f"   {p.title}")
@@ -166,8 +168,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\nShort answer: {answer.short_answer.text}")
     print("\nSources:")
     for s in answer.sources:
-        bits = [x for x in (s.title, s.source, s.published_at.date().isoformat() if s.published_at else None) if x]
-        print(f"[{s.number}] {s.doc_id}" + (f" — {', '.join(bits)}" if bits else "") + (f" <{s.url}>" if s.url else ""))
+        bits = [
+            x for x in (s.title, s.source, s.published_at.date().isoformat() if s.published_at else None) if x
+        ]
+        print(
+            f"[{s.number}] {s.doc_id}"
+            + (f" — {', '.join(bits)}" if bits else "")
+            + (f" <{s.url}>" if s.url else "")
+        )
     print(f"\nconfidence {answer.confidence:.2f}")
     return 0
 

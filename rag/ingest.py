@@ -85,9 +85,11 @@ def _record(
         published_at=document.published_at.isoformat() if document.published_at else None,
         metadata=dict(document.metadata),
         chunks=tuple(
-            ChunkRecord(c.ordinal, c.start, c.end, c.text, v) for c, v in zip(chunks, chunk_vectors, strict=True)
+            ChunkRecord(c.ordinal, c.start, c.end, c.text, v)
+            for c, v in zip(chunks, chunk_vectors, strict=True)
         ),
         sentences=tuple(
-            SentenceRecord(i, s.start, s.end, v) for i, (s, v) in enumerate(zip(spans, sentence_vectors, strict=True))
+            SentenceRecord(i, s.start, s.end, v)
+            for i, (s, v) in enumerate(zip(spans, sentence_vectors, strict=True))
         ),
     )

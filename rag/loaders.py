@@ -48,7 +48,9 @@ def _reason(exc: BaseException) -> str:
 
 def _expand(path: Path, result: LoadResult) -> Iterator[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES + _JSON_SUFFIXES)
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES + _JSON_SUFFIXES
+        )
         if not files:
             result.rejected.append(Rejected(str(path), "folder holds no .txt, .md, .json or .jsonl files"))
         yield from files
@@ -209,7 +211,8 @@ def parse_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
         raise CorpusFormatError(
-            f"'published_at' value {value!r} is not an ISO-8601 date (use e.g. 2024-12-05 or 2024-12-05T14:30:00Z)"
+            f"'published_at' value {value!r} is not an ISO-8601 date "
+            "(use e.g. 2024-12-05 or 2024-12-05T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

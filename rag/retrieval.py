@@ -17,9 +17,66 @@ MODES = ("dense", "lexical", "hybrid")
 RRF_K = 60
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
-    """a an and are as at be by did do does for from had has have how i in is it its of on or
-    that the their them they this to was were what when where which who whom whose why will with
-    about after before into than then there these those would could should can may""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "about",
+        "after",
+        "before",
+        "into",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "would",
+        "could",
+        "should",
+        "can",
+        "may",
+    ]
 )
 
 
@@ -71,7 +128,9 @@ def retrieve(
     ]
 
 
-def reciprocal_rank_fusion(rankings: list[list[tuple[int, float]]], k: int = RRF_K) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: list[list[tuple[int, float]]], k: int = RRF_K
+) -> list[tuple[int, float]]:
     """Sum of 1 / (k + rank) over the rankings an item appears in; best first."""
     scores: dict[int, float] = {}
     for ranking in rankings:

@@ -1,0 +1,49 @@
+"""Service settings from NEWSRAG_* environment variables; read only here and by the CLI."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the API can be configured with; every field is NEWSRAG_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore", frozen=True)
+
+    store: Path = Field(Path(".newsrag"), description="store folder; seeded with the shipped digest if new")
+    model: str | None = Field(None, description="local sentence-transformers folder; None: all-MiniLM-L6-v2")
+    api_key: SecretStr | None = Field(None, description="bearer key for write endpoints; unset: writes disabled")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated origins allowed to call the API from a browser"
+    )
+    rate_limit: float = Field(60.0, ge=0, description="requests per minute per client on ask/search; 0: off")
+    rate_burst: int = Field(20, ge=1, description="requests a client may make at once before the limit bites")
+    max_body_bytes: int = Field(10_000_000, ge=1024, description="largest request body accepted (413 above)")
+    max_documents: int = Field(1000, ge=1, description="documents per POST /v1/documents (413 above)")
+    trusted_proxies: str = Field("127.0.0.1", description="proxies whose X-Forwarded-For names the client")
+    log_level: str = Field("info", description="uvicorn and access-log level")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment (override through Depends in tests)."""
+    return Settings()

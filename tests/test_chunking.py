@@ -1,0 +1,62 @@
+"""Chunk invariants: exact spans, order, coverage, and never more than the embedder's window."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rag.chunking import ChunkingConfig, chunk_document
+from rag.embedder import Embedder
+from rag.types import Document
+
+
+def _check_invariants(document: Document, chunks: list) -> None:
+    covered = [False] * len(document.text)
+    previous_start = -1
+    for ordinal, chunk in enumerate(chunks):
+        assert chunk.ordinal == ordinal
+        assert document.text[chunk.start : chunk.end] == chunk.text
+        assert chunk.start > previous_start
+        previous_start = chunk.start
+        for i in range(chunk.start, chunk.end):
+            covered[i] = True
+    assert all(covered[i] for i, ch in enumerate(document.text) if not ch.isspace())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.lists(st.sampled_from([*"ab Ab. ,\n0", "Rzeszów ", "F-16s ", "$1.44 "]), max_size=600).map(
+        "".join
+    ),
+    size=st.integers(min_value=16, max_value=120),
+    overlap=st.integers(min_value=0, max_value=15),
+)
+def test_chunks_slice_their_document_in_order_and_cover_it(text: str, size: int, overlap: int) -> None:
+    document = Document(doc_id="d", text=text)
+    _check_invariants(document, chunk_document(document, ChunkingConfig(size, overlap)))
+
+
+def test_long_real_text_never_exceeds_the_window(
+    embedder: Embedder, digest_documents: list[Document]
+) -> None:
+    # The whole digest as one document, plus text that costs many word pieces per tiktoken token.
+    dense = " ".join(f"{n:,}.{n % 97} F-16s Rzeszów Sørreisa 0x{n:08x}" for n in range(3000))
+    long_text = "\n\n".join(d.text for d in digest_documents) + "\n\n" + dense
+    document = Document(doc_id="long", text=long_text)
+    # The default size, and a size in tiktoken tokens that the window could not hold unchecked.
+    for config in (ChunkingConfig(), ChunkingConfig(400, 60)):
+        chunks = chunk_document(document, config, embedder.fits)
+        _check_invariants(document, chunks)
+        assert len(chunks) > 20
+        assert max(embedder.wordpieces(c.text) for c in chunks) <= embedder.max_wordpieces
+    unchecked = chunk_document(document, ChunkingConfig(400, 60))
+    assert max(embedder.wordpieces(c.text) for c in unchecked) > embedder.max_wordpieces
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=3000))
+def test_any_text_fits_the_window(embedder: Embedder, text: str) -> None:
+    document = Document(doc_id="d", text=text)
+    for chunk in chunk_document(document, ChunkingConfig(), embedder.fits):
+        assert document.text[chunk.start : chunk.end] == chunk.text
+        assert embedder.fits(chunk.text)

@@ -1,0 +1,68 @@
+"""The command line, run in-process (the model is shared with the rest of the session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.embedder import Embedder
+
+
+def _run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--store", str(store), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_search_on_a_new_store_indexes_the_digest_first(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, tmp_path / "s", "search", "Patriot missiles in Poland", "-k", "2")
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("1. [5df9e3f3ff27d6f8]")
+    assert "Germany will deploy Patriot missile units to Poland" in out
+    code, out, _ = _run(capsys, tmp_path / "s", "stats")
+    assert code == 0
+    assert "documents      10" in out and "chunks         10" in out and "format version 1" in out
+    assert "all-MiniLM-L6-v2" in out
+
+
+def test_ingest_reports_rejects_and_summary(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps({"id": "a", "text": "Floods closed the main road into Kraków."})
+        + "\n{broken\n"
+        + json.dumps({"id": "b", "text": "Snow delayed trains.", "published_at": "yesterday"})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, err = _run(capsys, tmp_path / "s", "ingest", str(feed))
+    assert code == 0
+    assert f"rejected {feed}:2: invalid JSON" in err
+    assert f"rejected {feed}:3: 'published_at' value 'yesterday'" in err
+    assert out.strip().startswith("1 added, 0 updated, 0 unchanged, 2 rejected; 1 chunks")
+    code, out, _ = _run(capsys, tmp_path / "s", "ingest", str(feed))
+    assert "0 added, 0 updated, 1 unchanged, 2 rejected" in out
+    code, out, _ = _run(capsys, tmp_path / "s", "delete", "a", "zzz")
+    assert (code, out.strip()) == (0, "1 deleted, 1 not found")
+
+
+def test_errors_are_one_line_and_non_zero(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, tmp_path / "s", "ingest", str(tmp_path / "nothing-here"))
+    assert code == 1 and "no such file or folder" in err
+    code, _, err = _run(capsys, tmp_path / "s", "search", "   ")
+    assert code == 1
+    assert err.strip() == "newsrag: error: the query is empty: ask about something"
+    code, _, err = _run(capsys, tmp_path / "s", "--model", str(tmp_path), "stats")
+    assert (
+        code == 1 and err.startswith("newsrag: error: no sentence-transformers model in") and err[-1] == "\n"
+    )
+    assert err.count("\n") == 1

@@ -1,0 +1,109 @@
+"""The engine with the real model: ingest, idempotence, upsert, delete, search, refusal on mismatch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import ChunkingConfig
+from rag.config import EngineConfig
+from rag.embedder import Embedder
+from rag.engine import Engine
+from rag.errors import IndexMismatchError, InvalidRequestError
+from rag.types import Document, Filters
+
+PATRIOT = "5df9e3f3ff27d6f8"
+
+
+def test_patriot_question_finds_the_deployment_summary(digest_engine: Engine) -> None:
+    for mode in ("dense", "lexical", "hybrid"):
+        passages = digest_engine.search("Patriot missiles in Poland", k=3, mode=mode)
+        assert passages[0].doc_id == PATRIOT, mode
+        assert passages[0].text.startswith("Germany will deploy Patriot missile units to Poland")
+
+
+def test_reingest_unchanged_does_not_embed_again(engine: Engine, digest_documents: list[Document]) -> None:
+    first = engine.ingest(digest_documents)
+    assert (first.added, first.updated, first.unchanged) == (10, 0, 0)
+    assert first.chunks == 10 and first.sentences == engine.stats().sentences > 10
+    calls = engine.embedder.calls
+    again = engine.ingest(digest_documents)
+    assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 10, 0)
+    assert engine.embedder.calls == calls
+
+
+def test_changed_document_replaces_its_chunks(engine: Engine) -> None:
+    engine.ingest([Document(doc_id="n1", text="The harbour in Gdańsk reopened after the storm.")])
+    report = engine.ingest([Document(doc_id="n1", text="The airport in Rzeszów closed for two days.")])
+    assert (report.added, report.updated) == (0, 1)
+    assert engine.stats().documents == 1 and engine.stats().chunks == 1
+    assert engine.search("harbour Gdańsk", k=5, mode="lexical") == []
+    assert engine.search("Rzeszów airport", k=1)[0].doc_id == "n1"
+
+
+def test_delete_removes_rows_vectors_and_terms(digest_engine: Engine) -> None:
+    assert digest_engine.delete([PATRIOT, "no-such-id"]) == 1
+    stats = digest_engine.stats()
+    assert (stats.documents, stats.chunks) == (9, 9)
+    assert digest_engine.store.snapshot().vectors.size == 9
+    assert digest_engine.search("Patriot", k=5, mode="lexical") == []
+    assert all(p.doc_id != PATRIOT for p in digest_engine.search("Patriot missiles in Poland", k=9))
+
+
+def test_persistence_round_trip(tmp_path: Path, embedder: Embedder, digest_documents: list[Document]) -> None:
+    engine = Engine.open(tmp_path / "s", embedder=embedder)
+    engine.ingest(digest_documents)
+    expected = [(p.doc_id, round(p.score, 5)) for p in engine.search("German air defence for Poland", k=3)]
+    engine.close()
+    reopened = Engine.open(tmp_path / "s", embedder=embedder)
+    assert [
+        (p.doc_id, round(p.score, 5)) for p in reopened.search("German air defence for Poland", k=3)
+    ] == expected
+    assert reopened.stats().documents == 10
+
+
+def test_other_chunking_is_refused_with_both_settings_named(tmp_path: Path, embedder: Embedder) -> None:
+    Engine.open(tmp_path / "s", embedder=embedder).close()
+    other = EngineConfig(chunking=ChunkingConfig(chunk_tokens=120, overlap_tokens=20))
+    with pytest.raises(IndexMismatchError, match=r"chunk_tokens 200.*uses 120.*rebuild"):
+        Engine.open(tmp_path / "s", other, embedder=embedder)
+
+
+def test_other_model_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    Engine.open(tmp_path / "s", embedder=embedder).close()
+    impostor = object.__new__(Embedder)
+    impostor.__dict__.update(embedder.__dict__)
+    impostor.fingerprint = "0123456789abcdef"
+    with pytest.raises(IndexMismatchError, match="fingerprint"):
+        Engine.open(tmp_path / "s", embedder=impostor)
+
+
+def test_filters_keep_k_results(engine: Engine) -> None:
+    docs = [
+        Document(
+            doc_id=f"r{i}",
+            text=f"Storm report number {i} from the coast.",
+            source="Reuters" if i % 2 else "AP",
+        )
+        for i in range(10)
+    ]
+    engine.ingest(docs)
+    hits = engine.search("storm on the coast", k=4, filters=Filters(source="AP"))
+    assert len(hits) == 4 and {p.source for p in hits} == {"AP"}
+
+
+def test_bad_queries_are_refused(digest_engine: Engine) -> None:
+    with pytest.raises(InvalidRequestError, match="empty"):
+        digest_engine.search("   ")
+    with pytest.raises(InvalidRequestError, match="k of 0"):
+        digest_engine.search("NATO", k=0)
+    with pytest.raises(InvalidRequestError, match="unknown retrieval mode"):
+        digest_engine.search("NATO", mode="psychic")
+
+
+def test_batches_commit_separately(engine: Engine, digest_documents: list[Document]) -> None:
+    engine.config = replace(engine.config, ingest_batch=3)
+    engine.ingest(digest_documents)
+    assert engine.stats().generation == 4  # ten documents in batches of three

@@ -1,0 +1,137 @@
+"""The store on its own, with seeded random vectors: writes, snapshots, persistence, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import ChunkRecord, DocumentRecord, ManifestMismatchError, RowFilter, SentenceRecord, Store
+from index.store import DB_NAME, VECTORS_NAME
+
+DIM = 8
+MANIFEST = {"embedder": "test", "dimension": DIM, "fingerprint": "f0"}
+
+
+def _vector(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _record(doc_id: str, text: str, seed: int, **fields: object) -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=doc_id,
+        content_hash=f"h-{text}",
+        text=text,
+        chunks=(ChunkRecord(0, 0, len(text), text, _vector(seed)),),
+        sentences=(SentenceRecord(0, 0, len(text), _vector(seed + 1000)),),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "s", MANIFEST)
+
+
+def test_write_search_upsert_delete(store: Store) -> None:
+    store.write([_record("a", "alpha harbour", 1), _record("b", "beta airport", 2)])
+    snap = store.snapshot()
+    assert snap.dense(_vector(1), 1)[0][0] in snap.chunks([c for c, _ in snap.dense(_vector(1), 2)])
+    assert snap.chunks([snap.dense(_vector(1), 1)[0][0]]).popitem()[1].doc_id == "a"
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical('"harbour"', 5)] == ["a"]
+
+    result = store.write([_record("a", "alpha seaport", 3)])
+    assert (result.added, result.updated) == (0, 1)
+    snap = store.snapshot()
+    assert snap.count("documents") == 2 and snap.count("chunks") == 2 and snap.count("sentences") == 2
+    assert snap.lexical('"harbour"', 5) == []
+    assert len(snap.lexical('"seaport"', 5)) == 1
+    assert snap.dense(_vector(3), 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+
+    assert store.write([], delete=["a", "missing"]).deleted == 1
+    snap = store.snapshot()
+    assert snap.count("documents") == 1 and snap.vectors.size == 1 and snap.lexical('"seaport"', 5) == []
+
+
+def test_old_snapshot_is_unchanged_by_later_writes(store: Store) -> None:
+    store.write([_record("a", "alpha", 1)])
+    before = store.snapshot()
+    store.write([_record("b", "beta", 2)], delete=["a"])
+    assert before.count("documents") == 1 and before.document("a") is not None
+    assert len(before.dense(_vector(1), 5)) == 1
+    after = store.snapshot()
+    assert after.document("a") is None and after.count("documents") == 1
+
+
+def test_filters_apply_inside_retrieval(store: Store) -> None:
+    store.write(
+        [
+            _record("a", "storm news", 1, source="Reuters", published_at="2024-01-05T00:00:00+00:00"),
+            _record("b", "storm news too", 2, source="AP", published_at="2024-03-05T00:00:00+00:00"),
+            _record("c", "storm again", 3, source="AP", metadata={"section": "weather"}),
+        ]
+    )
+    snap = store.snapshot()
+    allowed = snap.allowed_chunks(RowFilter(source="ap"))
+    hits = snap.dense(_vector(1), 3, allowed)  # the nearest overall (a) is excluded, two still come back
+    assert sorted(snap.chunks([c for c, _ in hits])[c].doc_id for c, _ in hits) == ["b", "c"]
+    dated = RowFilter(published_from="2024-02-01", published_to="2024-12-31")
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical('"storm"', 5, dated)] == ["b"]
+    assert len(snap.allowed_chunks(RowFilter(metadata={"section": "weather"}))) == 1
+
+
+def test_reopen_round_trip_and_rebuild_of_missing_or_corrupt_vectors(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha", 1), _record("b", "beta", 2)])
+    store.close()
+    for damage in ("keep", "delete", "corrupt", "truncate"):
+        path = folder / VECTORS_NAME
+        if damage == "delete":
+            path.unlink()
+        elif damage == "corrupt":
+            data = bytearray(path.read_bytes())
+            data[-10] ^= 0xFF
+            path.write_bytes(bytes(data))
+        elif damage == "truncate":
+            path.write_bytes(path.read_bytes()[:40])
+        reopened = Store.open(folder, MANIFEST)
+        snap = reopened.snapshot()
+        assert snap.vectors.size == 2, damage
+        assert snap.chunks([snap.dense(_vector(2), 1)[0][0]]).popitem()[1].doc_id == "b"
+        reopened.close()
+
+
+def test_stale_vector_file_is_rebuilt(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha", 1)])
+    store.close()
+    stale = (folder / VECTORS_NAME).read_bytes()
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("b", "beta", 2)])
+    store._conn.close()  # a crash: the vector file was not saved after this write
+    (folder / VECTORS_NAME).write_bytes(stale)
+    reopened = Store.open(folder, MANIFEST)
+    assert reopened.snapshot().vectors.size == 2
+
+
+def test_manifest_mismatch_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path / "s", MANIFEST).close()
+    with pytest.raises(ManifestMismatchError) as caught:
+        Store.open(tmp_path / "s", {**MANIFEST, "fingerprint": "other"})
+    assert (caught.value.key, caught.value.stored, caught.value.requested) == ("fingerprint", "f0", "other")
+
+
+def test_failed_write_changes_nothing(store: Store) -> None:
+    store.write([_record("a", "alpha", 1)])
+    bad = DocumentRecord(
+        doc_id="b", content_hash="h", text="beta", chunks=(ChunkRecord(0, 0, 4, "beta", None),)
+    )  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - any failure; the point is what it leaves behind
+        store.write([_record("c", "gamma", 3), bad])
+    snap = store.snapshot()
+    assert snap.count("documents") == 1 and snap.count("chunks") == 1 and snap.vectors.size == 1
+    assert (store.folder / DB_NAME).exists()
