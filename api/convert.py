@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from api.schemas import (
     AnswerSentenceOut,
@@ -16,8 +17,10 @@ from api.schemas import (
     SourceOut,
     StatsOut,
 )
-from index import DocumentRow
 from rag.types import Answer, Document, IngestReport, Passage, StoreStats
+
+if TYPE_CHECKING:
+    from index import DocumentRow
 
 SNIPPET_CHARS = 200
 

@@ -51,7 +51,7 @@ def require_api_key(
         raise ApiError(401, "unauthorized", "the API key is wrong", headers=challenge)
 
 
-def parse_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
+def parse_bound(value: str | None, *, end: bool) -> datetime | None:
     """An ISO-8601 date or datetime as UTC; a bare date as an `end` bound covers that whole day."""
     if value is None or not value.strip():
         return None
@@ -65,20 +65,20 @@ def parse_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValueError(
-            f"'{name}' value {value!r} is not an ISO-8601 date: use e.g. 2024-12-05 or 2024-12-05T14:30:00Z"
-        ) from None
+        raise ValueError(f"{value!r} is not an ISO-8601 date: use e.g. 2024-12-05 or 2024-12-05T14:30:00Z") from None
 
 
 def make_filters(source: str | None, start: str | None, end: str | None, where: str) -> Filters | None:
-    """Domain filters from request values; a bad date is a 422 naming the field."""
-    try:
-        published_from = parse_bound(start, "from", end=False)
-        published_to = parse_bound(end, "to", end=True)
-    except ValueError as exc:
-        raise ApiError(422, "validation_error", f"{where}: {exc}") from None
+    """Domain filters from request values; a bad date is a 422 naming the field (`where` says whose)."""
+    bounds: list[datetime | None] = []
+    for name, value in (("from", start), ("to", end)):
+        try:
+            bounds.append(parse_bound(value, end=name == "to"))
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", f"{where} '{name}': {exc}") from None
+    published_from, published_to = bounds
     if published_from and published_to and published_from > published_to:
-        raise ApiError(422, "validation_error", f"{where}: 'from' is after 'to'; swap them")
+        raise ApiError(422, "validation_error", f"{where} 'from' is after '{where} 'to'; swap them")
     filters = Filters(source=(source or "").strip() or None, published_from=published_from, published_to=published_to)
     return None if filters.is_empty() else filters
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import parse_bound
 
@@ -32,8 +32,8 @@ class FiltersIn(Strict):
 
     @field_validator("from_", "to")
     @classmethod
-    def _iso_date(cls, value: str | None, info: ValidationInfo) -> str | None:
-        parse_bound(value, "from" if info.field_name == "from_" else str(info.field_name), end=False)
+    def _iso_date(cls, value: str | None) -> str | None:
+        parse_bound(value, end=False)
         return value
 
 

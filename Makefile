@@ -1,0 +1,42 @@
+# Two commands do everything: `make serve` (set up, then run the service on the shipped
+# digest) and `make test` (set up, then lint, type-check and run the whole test suite).
+
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+
+.PHONY: setup serve test lint typecheck pytest browser eval-gate clean
+
+setup: $(VENV)/.installed
+
+# torch first and pinned: 2.13.0 is the CPU build here; anything else pulls a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+serve: setup
+	$(BIN)/newsrag serve --host $(HOST) --port $(PORT)
+
+# Debian's Chromium drives the widget tests (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup browser
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .newsrag .pytest_cache .mypy_cache .ruff_cache .hypothesis
