@@ -56,20 +56,29 @@ def answer_out(a: Answer) -> AskResponse:
             AnswerSentenceOut(
                 text=s.text,
                 score=s.score,
-                citations=[CitationOut(number=c.number, doc_id=c.doc_id, start=c.start, end=c.end) for c in s.citations],
+                citations=[
+                    CitationOut(number=c.number, doc_id=c.doc_id, start=c.start, end=c.end)
+                    for c in s.citations
+                ],
             )
             for s in a.sentences
         ],
         sources=[
             SourceOut(
-                number=s.number, doc_id=s.doc_id, title=s.title, source=s.source, url=s.url,
+                number=s.number,
+                doc_id=s.doc_id,
+                title=s.title,
+                source=s.source,
+                url=s.url,
                 published_at=s.published_at,
             )
             for s in a.sources
         ],
         short_answer=ShortAnswerOut(
             text=short.text, doc_id=short.doc_id, start=short.start, end=short.end, score=short.score
-        ) if short else None,
+        )
+        if short
+        else None,
         related=[passage_out(p) for p in a.related],
         timings=dict(a.timings),
     )
@@ -78,16 +87,26 @@ def answer_out(a: Answer) -> AskResponse:
 def ingest_out(r: IngestReport) -> IngestResponse:
     """An ingest report as a response body."""
     return IngestResponse(
-        added=r.added, updated=r.updated, unchanged=r.unchanged, documents=r.documents,
-        chunks=r.chunks, sentences=r.sentences, seconds=round(r.seconds, 4),
+        added=r.added,
+        updated=r.updated,
+        unchanged=r.unchanged,
+        documents=r.documents,
+        chunks=r.chunks,
+        sentences=r.sentences,
+        seconds=round(r.seconds, 4),
     )
 
 
 def document_out(d: Document) -> DocumentOut:
     """A stored document as a response body."""
     return DocumentOut(
-        doc_id=d.doc_id, text=d.text, title=d.title, source=d.source, url=d.url,
-        published_at=d.published_at, metadata=dict(d.metadata),
+        doc_id=d.doc_id,
+        text=d.text,
+        title=d.title,
+        source=d.source,
+        url=d.url,
+        published_at=d.published_at,
+        metadata=dict(d.metadata),
     )
 
 
@@ -95,17 +114,28 @@ def summary_out(row: DocumentRow) -> DocumentSummary:
     """A stored document row as a listing item."""
     flat = " ".join(row.text[: SNIPPET_CHARS * 2].split())
     return DocumentSummary(
-        doc_id=row.doc_id, title=row.title, source=row.source, url=row.url,
-        published_at=_when(row.published_at), ingested_at=_when(row.ingested_at),
-        chars=len(row.text), snippet=flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…",
+        doc_id=row.doc_id,
+        title=row.title,
+        source=row.source,
+        url=row.url,
+        published_at=_when(row.published_at),
+        ingested_at=_when(row.ingested_at),
+        chars=len(row.text),
+        snippet=flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…",
     )
 
 
 def stats_out(s: StoreStats) -> StatsOut:
     """Store statistics as a response body."""
     return StatsOut(
-        documents=s.documents, chunks=s.chunks, sentences=s.sentences, model=s.model, dimension=s.dimension,
-        format_version=s.format_version, generation=s.generation, size_bytes=s.size_bytes,
+        documents=s.documents,
+        chunks=s.chunks,
+        sentences=s.sentences,
+        model=s.model,
+        dimension=s.dimension,
+        format_version=s.format_version,
+        generation=s.generation,
+        size_bytes=s.size_bytes,
     )
 
 

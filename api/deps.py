@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import threading
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -31,9 +32,11 @@ def get_write_lock(request: Request) -> threading.Lock:
     return lock
 
 
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
 def require_api_key(
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-    settings: Settings = Depends(get_settings),
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], settings: SettingsDep
 ) -> None:
     """Dependency: 403 when writes are disabled, 401 without the right bearer key."""
     if settings.api_key is None:
@@ -45,10 +48,16 @@ def require_api_key(
         )
     challenge = {"WWW-Authenticate": 'Bearer realm="newsrag"'}
     if credentials is None:
-        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <key>' (NEWSRAG_API_KEY)", headers=challenge)
+        raise ApiError(
+            401, "unauthorized", "send 'Authorization: Bearer <key>' (NEWSRAG_API_KEY)", headers=challenge
+        )
     expected = settings.api_key.get_secret_value().encode("utf-8")
     if not hmac.compare_digest(credentials.credentials.encode("utf-8"), expected):
         raise ApiError(401, "unauthorized", "the API key is wrong", headers=challenge)
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
 
 
 def parse_bound(value: str | None, *, end: bool) -> datetime | None:
@@ -65,7 +74,9 @@ def parse_bound(value: str | None, *, end: bool) -> datetime | None:
             parsed = parsed.replace(tzinfo=UTC)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValueError(f"{value!r} is not an ISO-8601 date: use e.g. 2024-12-05 or 2024-12-05T14:30:00Z") from None
+        raise ValueError(
+            f"{value!r} is not an ISO-8601 date: use e.g. 2024-12-05 or 2024-12-05T14:30:00Z"
+        ) from None
 
 
 def make_filters(source: str | None, start: str | None, end: str | None, where: str) -> Filters | None:
@@ -78,7 +89,8 @@ def make_filters(source: str | None, start: str | None, end: str | None, where: 
             raise ApiError(422, "validation_error", f"{where} '{name}': {exc}") from None
     published_from, published_to = bounds
     if published_from and published_to and published_from > published_to:
-        raise ApiError(422, "validation_error", f"{where} 'from' is after '{where} 'to'; swap them")
-    filters = Filters(source=(source or "").strip() or None, published_from=published_from, published_to=published_to)
+        raise ApiError(422, "validation_error", f"{where} 'from' is after 'to': swap them")
+    filters = Filters(
+        source=(source or "").strip() or None, published_from=published_from, published_to=published_to
+    )
     return None if filters.is_empty() else filters
-

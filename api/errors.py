@@ -104,8 +104,13 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
         if kind == "missing" and loc == ("body",):
             details.append({"field": "body", "message": "a JSON request body is required"})
             continue
+        if loc == ("body",) and kind in ("model_attributes_type", "dict_type"):
+            message = "the request body must be a JSON object, sent with Content-Type: application/json"
+            details.append({"field": "body", "message": message})
+            continue
         field = describe_location(loc)
-        details.append({"field": field, "message": f"{field}: {error.get('msg', 'invalid value')}"})
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        details.append({"field": field, "message": f"{field}: {message}"})
     return details
 
 

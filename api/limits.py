@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,7 +123,7 @@ def client_id(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def rate_limit(request: Request, settings: Settings = Depends(get_settings)) -> None:
+def rate_limit(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
     """Dependency: 429 with Retry-After when this client has used up its requests."""
     if settings.rate_limit <= 0:
         return

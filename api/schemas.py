@@ -50,7 +50,9 @@ class AskRequest(Strict):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Who won the election?"])
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
-    top_k: int | None = Field(None, ge=1, le=MAX_K, description="passages to retrieve (default: the engine's)")
+    top_k: int | None = Field(
+        None, ge=1, le=MAX_K, description="passages to retrieve (default: the engine's)"
+    )
 
     @field_validator("question")
     @classmethod

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     store: Path = Field(Path(".newsrag"), description="store folder; seeded with the shipped digest if new")
     model: str | None = Field(None, description="local sentence-transformers folder; None: all-MiniLM-L6-v2")
-    api_key: SecretStr | None = Field(None, description="bearer key for write endpoints; unset: writes disabled")
+    api_key: SecretStr | None = Field(
+        None, description="bearer key for write endpoints; unset: writes disabled"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed to call the API from a browser"
     )

@@ -1,0 +1,93 @@
+"""The FastAPI application factory; the model and store load once per process, in the lifespan."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import routes_ask, routes_documents, routes_ops, routes_search, routes_static
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit, RateLimiter
+from api.metrics import Metrics, ObserveRequests
+from api.settings import Settings, get_settings
+from rag.engine import Engine
+
+DESCRIPTION = (
+    "Answers questions about news summaries with sentences quoted from them, each cited to its "
+    "source, or says plainly that the summaries do not answer. Write endpoints need "
+    "`Authorization: Bearer <NEWSRAG_API_KEY>`. Every error has the shape "
+    '`{"error": {"code": "...", "message": "..."}}`.'
+)
+LOCK_NAME = ".serve.lock"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """A new app; without an engine, it opens (or seeds) settings.store at start-up."""
+    if settings is not None:
+        pinned = settings
+        overrides = {get_settings: lambda: pinned}
+    else:
+        settings, overrides = get_settings(), {}
+    app = FastAPI(title="newsrag", version="1", description=DESCRIPTION, lifespan=_lifespan)
+    app.dependency_overrides.update(overrides)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.owns_engine = engine is None
+    app.state.write_lock = threading.Lock()
+    app.state.limiter = RateLimiter()
+    app.state.metrics = Metrics(lambda: app.state.engine)
+    install_error_handlers(app)
+    for module in (routes_ask, routes_search, routes_documents, routes_ops, routes_static):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(ObserveRequests, metrics=app.state.metrics)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.owns_engine:
+        app.state.engine = await anyio.to_thread.run_sync(open_engine, app.state.settings)
+    try:
+        yield
+    finally:
+        if app.state.owns_engine and app.state.engine is not None:
+            with app.state.write_lock:
+                app.state.engine.close()
+            app.state.engine = None
+
+
+def open_engine(settings: Settings) -> Engine:
+    """Load the model and open the store, seeding a new one with the shipped digest (one worker seeds)."""
+    from rag.config import EngineConfig
+    from rag.corpus import open_or_seed
+    from rag.embedder import EmbedderConfig, shared_embedder
+
+    # One transaction per request: a POST /v1/documents is written whole or not at all.
+    config = EngineConfig(
+        embedder=EmbedderConfig(model_path=settings.model), ingest_batch=settings.max_documents
+    )
+    embedder = shared_embedder(config.embedder)
+    store = Path(settings.store)
+    store.mkdir(parents=True, exist_ok=True)
+    with open(store / LOCK_NAME, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # workers starting together: the first seeds, the rest wait
+        engine = open_or_seed(store, config, embedder)
+    engine.embed_query("warm up")  # the first call pays torch's one-off costs; not a user's request
+    return engine

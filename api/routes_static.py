@@ -1,0 +1,40 @@
+"""The chat widget's files and its demo page, served from api/static/ when they are there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from api.errors import ApiError
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _file(name: str, media_type: str) -> FileResponse:
+    path = STATIC_DIR / name
+    if not path.is_file():
+        raise ApiError(404, "not_found", f"{name} is not installed in this build (api/static/{name})")
+    return FileResponse(path, media_type=media_type, headers=CACHE)
+
+
+@router.get("/widget.js")
+def widget_js() -> FileResponse:
+    """The embeddable chat widget script."""
+    return _file("widget.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/widget.css")
+def widget_css() -> FileResponse:
+    """The widget's stylesheet."""
+    return _file("widget.css", "text/css; charset=utf-8")
+
+
+@router.get("/")
+def demo_page() -> FileResponse:
+    """A demo page embedding the widget."""
+    return _file("demo.html", "text/html; charset=utf-8")
