@@ -42,7 +42,7 @@ def exact_match(prediction: str, golds: Sequence[str]) -> float:
 
 
 def token_f1(prediction: str, gold: str) -> float:
-    """SQuAD F1 = 2PR / (P + R) over normalised tokens (shared counted with multiplicity); 0.0 on no overlap."""
+    """SQuAD F1 = 2PR / (P + R) over normalised tokens, shared ones with multiplicity; 0.0 on no overlap."""
     predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
     if not predicted or not expected:
         return float(predicted == expected)
@@ -94,7 +94,9 @@ def score_answer(
         abstained=answer.abstained,
         impossible=key.is_impossible,
         hit=float(contains_answer(" ".join(sentences), key.answers)) if eligible else None,
-        hit_first=float(contains_answer(sentences[0] if sentences else "", key.answers)) if eligible else None,
+        hit_first=float(contains_answer(sentences[0] if sentences else "", key.answers))
+        if eligible
+        else None,
         em=exact_match(short, key.answers) if short is not None else None,
         f1=f1(short, key.answers) if short is not None else None,
         cited=cited,
@@ -146,4 +148,9 @@ def summarize_answers(outcomes: Sequence[AnswerOutcome]) -> dict[str, float | No
 
 def paired_values(outcome: AnswerOutcome) -> dict[str, float | None]:
     """The per-question values whose means are PAIRED_ANSWER_METRICS (for significance tests)."""
-    return {"answer_hit": outcome.hit, "answer_hit_first": outcome.hit_first, "em": outcome.em, "f1": outcome.f1}
+    return {
+        "answer_hit": outcome.hit,
+        "answer_hit_first": outcome.hit_first,
+        "em": outcome.em,
+        "f1": outcome.f1,
+    }

@@ -83,7 +83,9 @@ def load_dataset(root: Path, split: str = "test", queries_file: str = QUERIES_FI
     )
 
 
-def select_queries(dataset: Dataset, limit: int | None = None, sample: int | None = None, seed: int = 0) -> list[str]:
+def select_queries(
+    dataset: Dataset, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[str]:
     """The query ids to run, in file order: judged or answer-keyed ones, cut by limit or sampled."""
     useful = [qid for qid in dataset.queries if dataset.is_judged(qid) or qid in dataset.answers]
     if sample is not None and sample < len(useful):
@@ -176,13 +178,19 @@ def _qrels(path: Path) -> dict[str, dict[str, int]]:
                 continue
             if len(parts) not in (3, 4):
                 raise CorpusFormatError(
-                    "expected 'query-id corpus-id score' (or TREC 'qid 0 docid score')", path=str(path), line=number
+                    "expected 'query-id corpus-id score' (or TREC 'qid 0 docid score')",
+                    path=str(path),
+                    line=number,
                 )
-            qid, doc_id, grade = (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], parts[2], parts[3])
+            qid, doc_id, grade = (
+                (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], parts[2], parts[3])
+            )
             try:
                 qrels.setdefault(qid, {})[doc_id] = int(grade)
             except ValueError:
-                raise CorpusFormatError(f"score {grade!r} is not an integer", path=str(path), line=number) from None
+                raise CorpusFormatError(
+                    f"score {grade!r} is not an integer", path=str(path), line=number
+                ) from None
     return qrels
 
 

@@ -43,7 +43,7 @@ def reciprocal_rank(ranking: Ranking, judgements: Judgements, k: int) -> float:
 
 
 def average_precision(ranking: Ranking, judgements: Judgements) -> float:
-    """AP = Σ_{relevant rank r} precision@r / |relevant| over the whole ranking; 0.0 when nothing is relevant."""
+    """AP = Σ_{relevant rank r} precision@r / |relevant|, whole ranking; 0.0 when nothing is relevant."""
     total = sum(1 for grade in judgements.values() if grade > 0)
     if total == 0:
         return 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from eval.metrics import DEPTH
 from rag.engine import MAX_K
@@ -20,6 +20,7 @@ class Searcher(Protocol):
     def search(self, query: str, k: int = 10, filters: Any = None, mode: str = "hybrid") -> list[Passage]: ...
 
 
+@runtime_checkable
 class Asker(Protocol):
     """What the harness needs from an engine for answers."""
 
@@ -51,7 +52,9 @@ class AnswerRun:
     latencies_ms: tuple[float, ...]
 
 
-def rank_documents(engine: Searcher, query: str, mode: str, depth: int = DEPTH) -> tuple[tuple[str, float], ...]:
+def rank_documents(
+    engine: Searcher, query: str, mode: str, depth: int = DEPTH
+) -> tuple[tuple[str, float], ...]:
     """The depth best documents, each scored by its best chunk; asks for more chunks until depth is met."""
     k = min(MAX_K, depth * 2)
     while True:

@@ -9,7 +9,7 @@ from eval.answer_metrics import AnswerOutcome, score_answer, summarize_answers
 from eval.datasets import Dataset
 from eval.index_cache import IndexInfo
 from eval.metrics import mean, recall_curve, score_queries
-from eval.runner import Asker, AnswerRun, ModeRun
+from eval.runner import AnswerRun, Asker, ModeRun
 
 MEASURED = "measured"
 

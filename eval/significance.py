@@ -13,7 +13,7 @@ _BATCH = 1_000  # permutations drawn at once: bounds memory to _BATCH x queries 
 def paired_randomization_test(
     current: Sequence[float], baseline: Sequence[float], permutations: int = PERMUTATIONS, seed: int = 0
 ) -> float:
-    """p = (1 + #{|mean(s·d)| ≥ |mean(d)|}) / (1 + permutations), d = current - baseline, s random ±1; 1.0 when empty."""
+    """p = (1 + #{|mean(s·d)| ≥ |mean(d)|}) / (1 + perms), d = current − baseline, s ∈ ±1; 1.0 if d = 0."""
     if len(current) != len(baseline):
         raise ValueError(f"paired scores differ in length: {len(current)} and {len(baseline)}")
     diffs = np.asarray(current, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)

@@ -1,0 +1,98 @@
+"""One evaluation end to end: run every mode and the answers, score them, write the run folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.compare import Comparison
+from eval.datasets import Dataset
+from eval.index_cache import IndexInfo
+from eval.outputs import METRICS_FILE, REPORT_FILE, write_atomic, write_run_files
+from eval.plot import PLOT_FILE, plot_recall_curves
+from eval.report import markdown_report, metrics_document, metrics_json
+from eval.runner import Asker, Searcher, ask_all, run_mode
+from eval.scoring import (
+    MEASURED,
+    AnswerResult,
+    Evaluation,
+    answer_status,
+    score_answers,
+    score_mode,
+    select_answered,
+    select_judged,
+)
+
+Tick = Callable[[int], None]
+ProgressFactory = Callable[[str, int], AbstractContextManager[Tick]]
+
+
+@contextmanager
+def no_progress(label: str, total: int) -> Iterator[Tick]:
+    """A progress reporter that reports nothing."""
+    yield lambda n: None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: the query ids (file order), the retrieval modes, and the settings to report."""
+
+    qids: tuple[str, ...]
+    modes: tuple[str, ...]
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+def evaluate(
+    dataset: Dataset,
+    engine: Searcher,
+    index: IndexInfo,
+    plan: Plan,
+    progress: ProgressFactory = no_progress,
+) -> Evaluation:
+    """Run every mode over the judged queries and ask() over the answer-keyed ones; score both."""
+    started = time.perf_counter()
+    judged = select_judged(dataset, plan.qids)
+    results = []
+    for mode in plan.modes:
+        with progress(mode, len(judged)) as tick:
+            run = run_mode(engine, judged, mode, progress=tick)
+        results.append(score_mode(run, dataset, list(judged)))
+    answers = AnswerResult(answer_status(dataset, engine))
+    if answers.status == MEASURED and isinstance(engine, Asker):
+        answered = select_answered(dataset, plan.qids)
+        with progress("ask", len(answered)) as tick:
+            answer_run = ask_all(engine, answered, progress=tick)
+        answers = score_answers(answer_run, dataset, engine)
+    return Evaluation(
+        dataset=dataset,
+        settings=plan.settings,
+        index=index,
+        queries=plan.qids,
+        judged=tuple(judged),
+        modes=tuple(results),
+        answers=answers,
+        wall_seconds=time.perf_counter() - started + index.seconds,
+    )
+
+
+def write_outputs(
+    evaluation: Evaluation,
+    folder: Path,
+    comparisons: Sequence[Comparison] = (),
+    failures: Sequence[str] = (),
+    baseline: str | None = None,
+) -> list[Path]:
+    """Write report.md, metrics.json, run.tsv, per_query.jsonl and recall_at_k.png into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = write_run_files(evaluation, folder)
+    document = metrics_document(evaluation, comparisons, failures)
+    write_atomic(folder / METRICS_FILE, [metrics_json(document)])
+    write_atomic(folder / REPORT_FILE, [markdown_report(evaluation, comparisons, failures, baseline)])
+    curves = {m.run.mode: m.curve for m in evaluation.modes}
+    dataset = evaluation.dataset
+    title = f"Recall@k on {dataset.name} ({dataset.split} split, {len(evaluation.judged)} queries)"
+    plot = plot_recall_curves(curves, title, folder / PLOT_FILE)
+    return [folder / REPORT_FILE, folder / METRICS_FILE, *written, plot]

@@ -1,0 +1,46 @@
+"""The recall@k curve (k = 1..100), one line per retrieval mode, as a PNG."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+PLOT_FILE = "recall_at_k.png"
+
+
+def plot_recall_curves(curves: Mapping[str, Sequence[float]], title: str, path: Path) -> Path:
+    """Draw mean recall@k against k for each mode and save it as a PNG at path (atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MultipleLocator
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=120, layout="constrained")
+    depth = max((len(c) for c in curves.values()), default=1)
+    for mode, curve in curves.items():
+        ks = range(1, len(curve) + 1)
+        axes.plot(ks, curve, linewidth=2, label=f"{mode} (R@10 {_at(curve, 10)}, R@100 {_at(curve, 100)})")
+    for k in (5, 10):
+        axes.axvline(k, color="0.6", linestyle=":", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_xlim(1, depth)
+    axes.set_xticks([k for k in (1, 2, 5, 10, 20, 50, 100) if k <= depth])
+    axes.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.set_ylim(0, 1.02)
+    axes.yaxis.set_major_locator(MultipleLocator(0.1))
+    axes.set_xlabel("k (documents retrieved, log scale)")
+    axes.set_ylabel("mean recall@k")
+    axes.set_title(title)
+    axes.grid(True, which="major", alpha=0.4)
+    axes.legend(loc="lower right", title="mode")
+    temporary = path.with_name(path.stem + ".tmp.png")
+    figure.savefig(temporary)
+    plt.close(figure)
+    os.replace(temporary, path)
+    return path
+
+
+def _at(curve: Sequence[float], k: int) -> str:
+    return f"{curve[k - 1]:.3f}" if len(curve) >= k else "—"

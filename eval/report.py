@@ -1,0 +1,219 @@
+"""The run's summary: metrics.json and report.md (tables, settings, sizes, timings)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from eval.answer_metrics import ANSWER_METRICS
+from eval.compare import Comparison
+from eval.metrics import DEPTH, RETRIEVAL_METRICS
+from eval.plot import PLOT_FILE
+from eval.runner import percentile
+from eval.scoring import MEASURED, Evaluation
+
+ANSWERABLE = "answerable questions (answer in evidence where the set says)"
+ANSWER_POPULATIONS = {
+    "answer_hit": f"{ANSWERABLE}: a gold answer is in the answer's sentences",
+    "answer_hit_first": f"{ANSWERABLE}: a gold answer is in the first sentence",
+    "em": "answerable questions given a short answer: SQuAD exact match",
+    "f1": "answerable questions given a short answer: SQuAD token F1",
+    "short_answers": f"{ANSWERABLE}: share given a short answer",
+    "citation_precision": "cited documents of judged questions: share relevant per qrels",
+    "abstention_precision": "abstentions: share on unanswerable questions",
+    "abstention_recall": "unanswerable questions: share abstained on",
+    "abstention_rate": "all questions: share abstained on",
+    "bad_citations": "citations whose offsets do not slice their sentence (must be 0)",
+}
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _latency(latencies: Sequence[float]) -> dict[str, float | None]:
+    return {"median": percentile(latencies, 50), "p95": percentile(latencies, 95)}
+
+
+def retrieval_table(evaluation: Evaluation) -> list[str]:
+    """The retrieval table: one row per mode, metric columns, then time and latency."""
+    header = ["mode", *RETRIEVAL_METRICS, "queries", "time s", "median ms", "p95 ms"]
+    rows = []
+    for result in evaluation.modes:
+        latency = _latency(result.run.latencies_ms)
+        rows.append(
+            [
+                result.run.mode,
+                *(_fmt(result.summary[name]) for name in RETRIEVAL_METRICS),
+                str(len(result.run.rankings)),
+                _fmt(result.run.seconds, 1),
+                _fmt(latency["median"], 1),
+                _fmt(latency["p95"], 1),
+            ]
+        )
+    return _table(header, rows)
+
+
+def answer_table(evaluation: Evaluation) -> list[str]:
+    """The answer metrics, one row each with the questions it is taken over, or why they are absent."""
+    answers = evaluation.answers
+    if answers.status != MEASURED or answers.run is None:
+        return [answers.status]
+    latency = _latency(answers.run.latencies_ms)
+    rows = [
+        [name, str(int(value or 0)) if name == "bad_citations" else _fmt(value), ANSWER_POPULATIONS[name]]
+        for name, value in ((n, answers.summary[n]) for n in ANSWER_METRICS)
+    ]
+    timing = (
+        f"{len(answers.run.answers)} questions asked in {answers.run.seconds:.1f} s "
+        f"(median {_fmt(latency['median'], 1)} ms, p95 {_fmt(latency['p95'], 1)} ms)."
+    )
+    return [*_table(["metric", "value", "over"], rows), "", timing]
+
+
+def comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
+    """Per mode and metric: baseline, current, difference and paired randomisation p-value."""
+    header = ["mode", "metric", "baseline", "current", "Δ", "p", "paired queries"]
+    rows = [
+        [
+            c.mode,
+            c.metric,
+            _fmt(c.baseline),
+            _fmt(c.current),
+            _signed(c.delta),
+            _fmt(c.p_value),
+            str(c.paired),
+        ]
+        for c in comparisons
+    ]
+    return _table(header, rows)
+
+
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4f}"
+
+
+def metrics_document(
+    evaluation: Evaluation, comparisons: Sequence[Comparison], failures: Sequence[str]
+) -> dict[str, Any]:
+    """Everything in the report as one JSON-ready object (what --compare reads back)."""
+    answers = evaluation.answers
+    return {
+        "dataset": {
+            "name": evaluation.dataset.name,
+            "path": str(evaluation.dataset.root),
+            "split": evaluation.dataset.split,
+            **evaluation.dataset.sizes(),
+        },
+        "settings": dict(evaluation.settings),
+        "index": {
+            "folder": str(evaluation.index.path),
+            "reused": evaluation.index.reused,
+            "seconds": evaluation.index.seconds,
+            "documents": evaluation.index.documents,
+            "chunks": evaluation.index.chunks,
+            "sentences": evaluation.index.sentences,
+        },
+        "queries_run": len(evaluation.queries),
+        "judged_queries_run": len(evaluation.judged),
+        "modes": {
+            m.run.mode: {
+                "metrics": dict(m.summary),
+                "queries": len(m.run.rankings),
+                "seconds": m.run.seconds,
+                "latency_ms": _latency(m.run.latencies_ms),
+                "recall_at_k": list(m.curve),
+            }
+            for m in evaluation.modes
+        },
+        "answers": {
+            "status": answers.status,
+            "metrics": dict(answers.summary),
+            "questions": len(answers.run.answers) if answers.run else 0,
+            "seconds": answers.run.seconds if answers.run else None,
+            "latency_ms": _latency(answers.run.latencies_ms) if answers.run else None,
+        },
+        "comparison": [asdict(c) for c in comparisons],
+        "gate_failures": list(failures),
+        "wall_seconds": evaluation.wall_seconds,
+    }
+
+
+def metrics_json(document: Mapping[str, Any]) -> str:
+    """metrics.json's text."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _settings_lines(evaluation: Evaluation) -> list[str]:
+    index = evaluation.index
+    built = "reused from cache" if index.reused else f"built in {index.seconds:.1f} s"
+    lines = [f"- {key}: `{value}`" for key, value in evaluation.settings.items()]
+    return [
+        *lines,
+        f"- index: `{index.path}` ({built}; {index.documents} documents, "
+        f"{index.chunks} chunks, {index.sentences} sentences)",
+    ]
+
+
+def markdown_report(
+    evaluation: Evaluation, comparisons: Sequence[Comparison], failures: Sequence[str], baseline: str | None
+) -> str:
+    """report.md's text."""
+    d = evaluation.dataset
+    lines = [
+        f"# Evaluation of {d.name} ({d.split} split)",
+        "",
+        f"Wall time {evaluation.wall_seconds:.1f} s; {len(evaluation.queries)} queries run, "
+        f"{len(evaluation.judged)} of them judged. Retrieval is scored per document (best chunk), "
+        f"depth {DEPTH}.",
+        "",
+        "## Retrieval",
+        "",
+        *retrieval_table(evaluation),
+        "",
+        "## Answers (engine.ask)",
+        "",
+        *answer_table(evaluation),
+        "",
+    ]
+    if baseline is not None:
+        lines += [
+            f"## Compared with `{baseline}`",
+            "",
+            "Two-sided paired randomisation test, 10,000 sign flips, seed 0; no correction for "
+            "multiple comparisons. Answer ratios that are not per-question means have no p-value.",
+            "",
+            *comparison_table(comparisons),
+            "",
+        ]
+    if failures:
+        lines += ["## Gate failures", "", *(f"- {f}" for f in failures), ""]
+    sizes = d.sizes()
+    lines += [
+        "## Dataset",
+        "",
+        *_table(list(sizes), [[str(v) for v in sizes.values()]]),
+        "",
+        "## Settings",
+        "",
+        *_settings_lines(evaluation),
+        "",
+        "## Recall@k",
+        "",
+        f"![recall@k]({PLOT_FILE})",
+        "",
+        "## Files",
+        "",
+        "- `metrics.json`: everything above, machine-readable",
+        "- `run.tsv`: TREC run, `qid Q0 docid rank score mode`, full depth per mode",
+        "- `per_query.jsonl`: per query: relevant docs, top-10 ranking and metrics per mode, the answer",
+        "",
+    ]
+    return "\n".join(lines)
