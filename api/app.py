@@ -17,6 +17,8 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, RateLimiter
 from api.metrics import Metrics, ObserveRequests
 from api.settings import Settings, get_settings
+from rag.config import EngineConfig
+from rag.embedder import EmbedderConfig
 from rag.engine import Engine
 
 DESCRIPTION = (
@@ -75,14 +77,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def open_engine(settings: Settings) -> Engine:
     """Load the model and open the store, seeding a new one with the shipped digest (one worker seeds)."""
-    from rag.config import EngineConfig
     from rag.corpus import open_or_seed
-    from rag.embedder import EmbedderConfig, shared_embedder
+    from rag.embedder import shared_embedder
 
-    # One transaction per request: a POST /v1/documents is written whole or not at all.
-    config = EngineConfig(
-        embedder=EmbedderConfig(model_path=settings.model), ingest_batch=settings.max_documents
-    )
+    config = engine_config(settings)
     embedder = shared_embedder(config.embedder)
     store = Path(settings.store)
     store.mkdir(parents=True, exist_ok=True)
@@ -91,3 +89,10 @@ def open_engine(settings: Settings) -> Engine:
         engine = open_or_seed(store, config, embedder)
     engine.embed_query("warm up")  # the first call pays torch's one-off costs; not a user's request
     return engine
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine configuration the service runs with: one transaction per POST /v1/documents."""
+    return EngineConfig(
+        embedder=EmbedderConfig(model_path=settings.model), ingest_batch=settings.max_documents
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_response
@@ -18,8 +19,19 @@ from api.settings import Settings, get_settings
 MAX_BUCKETS = 10_000  # clients remembered at once; idle full buckets are dropped beyond this
 
 
-class BodyTooLargeError(Exception):
-    """A streamed body went past the limit after the response could still be chosen."""
+class BodyTooLargeError(HTTPException):
+    """A streamed body went past the limit (raised inside the app, which answers 413)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, too_large_message(max_bytes), headers={"Connection": "close"})
+
+
+def too_large_message(max_bytes: int) -> str:
+    """What a 413 says."""
+    return (
+        f"the request body is larger than {max_bytes} bytes; send less per request "
+        "(the limit is NEWSRAG_MAX_BODY_BYTES)"
+    )
 
 
 class BodySizeLimit:
@@ -47,7 +59,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -63,10 +75,7 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = (
-            f"the request body is larger than {self.max_bytes} bytes; send less per request "
-            "(the limit is NEWSRAG_MAX_BODY_BYTES)"
-        )
+        message = too_large_message(self.max_bytes)
         response = error_response(413, "payload_too_large", message, {"Connection": "close"})
         await response(scope, receive, send)
 

@@ -40,6 +40,8 @@ DOCUMENTS_BODY: dict[str, Any] = {
 def parse_documents(body: bytes, content_type: str, max_documents: int) -> list[Document]:
     """Every document of the body, or an ApiError naming each bad one (nothing is half-accepted)."""
     text = _decode(body)
+    if not text.strip():
+        raise ApiError(422, "invalid_document", f"the body is empty: {_HOW}")
     media = content_type.split(";")[0].strip().lower()
     records = _jsonl_records(text) if media in JSONL_TYPES else _json_records(text)
     if not records:
