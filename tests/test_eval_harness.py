@@ -1,0 +1,179 @@
+"""`newsrag eval` end to end on a tiny BEIR folder with the real model, plus its one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.embedder import Embedder, shared_embedder
+from rag.engine import Engine
+from rag.retrieval import MODES
+
+CORPUS = {
+    "volcano": (
+        "Mount Etna erupted on Tuesday, sending lava down its eastern slope in Sicily. "
+        "Flights at Catania airport were suspended for six hours."
+    ),
+    "football": (
+        "Brazil beat Argentina 2-0 in the Copa America final in Rio de Janeiro. "
+        "The winning goals came from Vinicius in the second half."
+    ),
+    "bank": (
+        "The European Central Bank raised its main interest rate to 4.5 percent. "
+        "The bank said inflation in the euro area remained too high."
+    ),
+    "telescope": (
+        "The James Webb Space Telescope photographed a galaxy 13 billion light years away. "
+        "Astronomers said the image shows stars forming in the early universe."
+    ),
+    "strike": (
+        "Dock workers in Rotterdam went on strike over pay for three days. "
+        "Shipping containers piled up at the port during the walkout."
+    ),
+    "election": (
+        "Voters in Iceland elected a new parliament on Saturday. "
+        "The Independence Party won the most seats with 24 percent of the vote."
+    ),
+}
+QUERIES = {
+    "q1": ("Which volcano erupted in Sicily?", "volcano", ["Mount Etna", "Etna"]),
+    "q2": ("Who won the Copa America final between Brazil and Argentina?", "football", ["Brazil"]),
+    "q3": ("To what level did the European Central Bank raise its interest rate?", "bank", ["4.5 percent"]),
+    "q4": (
+        "How far away was the galaxy photographed by the James Webb Space Telescope?",
+        "telescope",
+        ["13 billion light years"],
+    ),
+    "q5": ("How long did the Rotterdam dock workers strike?", "strike", ["three days"]),
+    "q6": (
+        "Which party won the most seats in the Iceland parliament election?",
+        "election",
+        ["Independence Party", "The Independence Party"],
+    ),
+}
+UNANSWERABLE = {"u1": "What is the recipe for a classic French onion soup?"}
+
+
+def write_dataset(folder: Path) -> Path:
+    """A BEIR folder whose right answers are obvious by reading: one document per topic."""
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [{"_id": d, "title": "", "text": t} for d, t in CORPUS.items()]
+    queries = [{"_id": q, "text": t} for q, (t, _, _) in QUERIES.items()]
+    queries += [{"_id": q, "text": t} for q, t in UNANSWERABLE.items()]
+    answers = [{"_id": q, "answers": a, "is_impossible": False} for q, (_, _, a) in QUERIES.items()]
+    answers += [{"_id": q, "answers": [], "is_impossible": True} for q in UNANSWERABLE]
+    for name, rows in (("corpus", corpus), ("queries", queries), ("answers", answers)):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    qrels = "".join(f"{q}\t{d}\t1\n" for q, (_, d, _) in QUERIES.items())
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[str, object]:
+    """Two runs over the tiny set, the second from the cache and compared with the first."""
+    assert shared_embedder() is embedder  # the CLI reuses the session's model
+    root = tmp_path_factory.mktemp("eval")
+    data, cache = write_dataset(root / "tiny"), root / "cache"
+    first = main(["eval", str(data), "--cache-dir", str(cache), "--out", str(root / "first")])
+    compare = ["--modes", "lexical,dense", "--compare", str(root / "first")]
+    gates = ["--fail-below", "mrr@10=0.5", "--fail-below", "lexical:ndcg@10=1.01"]
+    with redirect_stderr(io.StringIO()) as stderr:
+        second = main(
+            ["eval", str(data), "--cache-dir", str(cache), "--out", str(root / "second"), *compare, *gates]
+        )
+    return {"root": root, "first": first, "second": second, "stderr": stderr.getvalue()}
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_every_mode_finds_the_obvious_document(runs: dict) -> None:
+    assert runs["first"] == 0
+    metrics = _metrics(runs["root"] / "first")
+    assert list(metrics["modes"]) == list(MODES)
+    for mode, body in metrics["modes"].items():
+        assert body["queries"] == 6, mode
+        assert body["metrics"] == {
+            m: 1.0 for m in ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "map")
+        }
+        assert body["recall_at_k"][0] == 1.0
+    assert metrics["dataset"]["documents"] == 6 and metrics["judged_queries_run"] == 6
+    assert metrics["index"]["reused"] is False and metrics["index"]["documents"] == 6
+
+
+@pytest.mark.skipif(not hasattr(Engine, "ask"), reason="engine.ask is not there yet")
+def test_answers_from_the_real_engine(runs: dict) -> None:
+    answers = _metrics(runs["root"] / "first")["answers"]
+    assert answers["status"] == "measured" and answers["questions"] == 7
+    assert answers["metrics"]["bad_citations"] == 0  # every citation slices its sentence exactly
+    assert answers["metrics"]["answer_hit"] == 1.0  # each question is answered by one sentence
+    assert answers["metrics"]["citation_precision"] == 1.0
+    assert answers["metrics"]["abstention_recall"] == 1.0  # soup recipes are not in the news
+
+
+def test_run_folder_files(runs: dict) -> None:
+    folder = runs["root"] / "first"
+    assert (folder / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Evaluation of tiny (test split)") and "| hybrid | 1.0000 |" in report
+    lines = [line.split("\t") for line in (folder / "run.tsv").read_text(encoding="utf-8").splitlines()]
+    assert all(len(f) == 6 and f[1] == "Q0" for f in lines)
+    assert {f[5] for f in lines} == set(MODES)
+    firsts = {(f[0], f[5]): f[2] for f in lines if f[3] == "1"}
+    assert firsts == {(q, mode): doc for q, (_, doc, _) in QUERIES.items() for mode in MODES}
+    records = [
+        json.loads(line) for line in (folder / "per_query.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert [r["qid"] for r in records] == [*QUERIES, *UNANSWERABLE]
+    assert records[0]["retrieval"]["hybrid"]["ranking"][0][0] == "volcano"
+    assert records[-1]["retrieval"] == {}  # unjudged: asked, not ranked
+
+
+def test_second_run_reuses_the_index_compares_and_gates(runs: dict) -> None:
+    assert runs["second"] == 3
+    assert runs["stderr"].splitlines()[-1] == "newsrag: gate failed: lexical:ndcg@10 = 1.0000 < 1.01"
+    metrics = _metrics(runs["root"] / "second")
+    assert metrics["index"]["reused"] is True and list(metrics["modes"]) == ["lexical", "dense"]
+    rows = {(c["mode"], c["metric"]): c for c in metrics["comparison"]}
+    assert rows[("lexical", "ndcg@10")] == {
+        "mode": "lexical", "metric": "ndcg@10", "baseline": 1.0, "current": 1.0, "delta": 0.0, "p_value": 1.0,
+        "paired": 6,
+    }  # fmt: skip
+    assert ("hybrid", "ndcg@10") not in rows
+    assert metrics["gate_failures"] == ["lexical:ndcg@10 = 1.0000 < 1.01"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--modes", "dense,telepathy"], "unknown retrieval mode telepathy"),
+        (["--fail-below", "ndcg@10"], "is not METRIC=VALUE"),
+        (["--fail-below", "sparkle=1"], "unknown metric 'sparkle'"),
+        (["--compare", "/nonexistent/run"], "is not an eval run folder"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    data = write_dataset(tmp_path / "set")
+    assert main(["eval", str(data), "--cache-dir", str(tmp_path / "c"), *argv]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("newsrag: error: ") and message in err
+
+
+def test_bad_datasets_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(tmp_path / "missing")]) == 1
+    assert capsys.readouterr().err.startswith("newsrag: error: dataset folder")
+    data = write_dataset(tmp_path / "set")
+    with (data / "queries.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    assert main(["eval", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "queries.jsonl:8: malformed JSON" in err
