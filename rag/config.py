@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rag.answer import AnswerConfig
 from rag.chunking import ChunkingConfig
 from rag.embedder import EmbedderConfig
 
@@ -15,3 +16,4 @@ class EngineConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     ingest_batch: int = 128  # documents per transaction: a crash loses at most this many
+    answer: AnswerConfig = field(default_factory=AnswerConfig)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Store, StoreError
+from rag.ask import answer_question
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
 from rag.embedder import Embedder
@@ -17,7 +18,7 @@ from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
 from rag.loaders import parse_date
 from rag.retrieval import retrieve
-from rag.types import Document, Filters, IngestReport, Passage, Rejected, StoreStats
+from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
 
 MAX_K = 1000
 
@@ -99,6 +100,16 @@ class Engine:
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
         return retrieve(self.store.snapshot(), query, self.embed_query, k, filters, mode)
+
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        history: Sequence[Turn] | None = None,
+        top_k: int | None = None,
+    ) -> Answer:
+        """Answer with verbatim cited sentences from the summaries, or abstain and offer related ones."""
+        return answer_question(self, question, filters, history or (), top_k)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""

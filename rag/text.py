@@ -140,3 +140,25 @@ def _paragraph_spans(text: str) -> list[Span]:
         if right > left:
             spans.append(Span(match.start() + left, match.start() + right))
     return spans
+
+
+_TERM = re.compile(r"[\w]+(?:[’'.-][\w]+)*", re.UNICODE)
+_STOP = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his how
+    i if in into is it its of on or our she so than that the their them then there these they this
+    those to was we were what when where which while who whom whose why will with would you about
+    after before also any many much more most not no other over some such up""".split()
+)
+
+
+def content_terms(text: str) -> list[str]:
+    """Lower-cased words of text without stop words, with possessives and plural -s folded."""
+    terms = []
+    for raw in _TERM.findall(text.lower()):
+        word = re.sub(r"[’']s$", "", raw)
+        if word in _STOP or (len(word) < 2 and not word.isdigit()):
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        terms.append(word)
+    return terms

@@ -1,0 +1,94 @@
+"""The ask flow: resolve the question, retrieve, compose a cited answer or abstain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.answer import ABSTAIN_MESSAGE, Candidate, cite, confidence, gather_candidates, select, short_answer
+from rag.errors import InvalidRequestError
+from rag.followup import resolve_query
+from rag.retrieval import retrieve
+from rag.types import Answer, Filters, Passage, Turn
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
+
+MAX_TOP_K = 50
+RELATED = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an answer is composed from: the resolved query, the passages, the ranked sentences."""
+
+    query: str
+    passages: list[Passage]
+    candidates: list[Candidate]
+
+
+def gather_evidence(
+    engine: Engine, question: str, filters: Filters | None, history: Sequence[Turn], k: int
+) -> Evidence:
+    """Retrieve passages for the (resolved) question and rank their stored sentences."""
+    if not question.strip():
+        raise InvalidRequestError("the question is empty: ask about something")
+    if not 1 <= k <= MAX_TOP_K:
+        raise InvalidRequestError(f"top_k of {k} is out of range: use 1 to {MAX_TOP_K}")
+    query = resolve_query(question, history)
+    # One model call: the question, and its resolved form when a follow-up was rewritten.
+    vectors = engine.embedder.encode([question] if query == question.strip() else [question, query])
+    query_vector = vectors[-1]
+    snapshot = engine.store.snapshot()
+    passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, "hybrid")
+    candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages)
+    return Evidence(query, passages, candidates)
+
+
+def answer_question(
+    engine: Engine,
+    question: str,
+    filters: Filters | None,
+    history: Sequence[Turn],
+    top_k: int | None,
+) -> Answer:
+    """Engine.ask's body: a cited extractive answer, or an abstention with related passages."""
+    started = time.perf_counter()
+    config = engine.config.answer
+    evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k)
+    best = evidence.candidates[0] if evidence.candidates else None
+    score = confidence(best, config)
+    if best is None or score < config.threshold:
+        return Answer(
+            question=question,
+            query=evidence.query,
+            text="",
+            sentences=(),
+            sources=(),
+            abstained=True,
+            confidence=score,
+            message=ABSTAIN_MESSAGE,
+            related=tuple(evidence.passages[:RELATED]),
+            timings={"total_ms": (time.perf_counter() - started) * 1000},
+        )
+    sentences, sources, text = cite(select(evidence.candidates, config), evidence.passages)
+    return Answer(
+        question=question,
+        query=evidence.query,
+        text=text,
+        sentences=tuple(sentences),
+        sources=tuple(sources),
+        abstained=False,
+        confidence=score,
+        short_answer=short_answer(question, best),
+        timings={"total_ms": (time.perf_counter() - started) * 1000},
+    )
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

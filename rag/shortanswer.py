@@ -1,0 +1,139 @@
+"""Short answers: the span inside a sentence that matches the question's expected answer type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from rag.text import content_terms
+
+
+class AnswerType(Enum):
+    """What kind of thing a question asks for."""
+
+    DATE = "date"
+    NUMBER = "number"
+    DURATION = "duration"
+    PERSON = "person"
+    PLACE = "place"
+    NAME = "name"
+
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+    r"fifty|hundred|dozens|hundreds|thousands|millions|several|a few)"
+)
+_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
+_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.DATE: re.compile(
+        rf"\b(?:(?:early|late|mid-?)\s*)?{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
+        rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b|\b{_DAY}\b|\b1[5-9]\d\d\b|\b20\d\d\b"
+        rf"|\b\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
+    ),
+    AnswerType.DURATION: re.compile(
+        rf"\b(?:up to\s+)?(?:\d[\d,.]*|{_NUMBER_WORD})\s+{_UNIT}\b", re.IGNORECASE
+    ),
+    AnswerType.NUMBER: re.compile(
+        rf"(?:[$€£]\s?)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?"
+        rf"(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand))?"
+        rf"|\b{_NUMBER_WORD}\b(?:\s+(?:million|billion|thousand))?",
+        re.IGNORECASE,
+    ),
+    AnswerType.PERSON: re.compile(r"\b[A-Z][\w’'.-]+(?:\s+(?:de |van |von |bin |al-)?[A-Z][\w’'.-]+)*"),
+}
+_PATTERNS[AnswerType.PLACE] = _PATTERNS[AnswerType.PERSON]
+_PATTERNS[AnswerType.NAME] = _PATTERNS[AnswerType.PERSON]
+_RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (re.compile(r"^\s*how (long|soon)\b|\bfor how long\b", re.I), AnswerType.DURATION),
+    (
+        re.compile(r"^\s*when\b|\bwhat (year|date|month|day|time|decade|century)\b|\bsince when\b", re.I),
+        AnswerType.DATE,
+    ),
+    (
+        re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|number|amount|share)\b", re.I),
+        AnswerType.NUMBER,
+    ),
+    (
+        re.compile(
+            r"^\s*(who|whom|whose)\b|\b(which|what) (person|leader|official|president|minister)\b", re.I
+        ),
+        AnswerType.PERSON,
+    ),
+    (
+        re.compile(r"^\s*where\b|\b(which|what) (country|city|region|town|state|place|nation)\b", re.I),
+        AnswerType.PLACE,
+    ),
+    (
+        re.compile(r"\b(which|what) (company|organi[sz]ation|group|alliance|agency|party|team)\b", re.I),
+        AnswerType.NAME,
+    ),
+    (re.compile(r"\bwhat is (the|his|her|their) name\b|\bthe name of\b|\bnamed\b", re.I), AnswerType.NAME),
+]
+_SENTENCE_START_WORDS = frozenset(
+    {"The", "A", "An", "This", "That", "These", "In", "On", "At", "It", "He", "She"}
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer inside a sentence: offsets relative to the sentence."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """The expected answer type of a question, or None when it asks for no short fact."""
+    for pattern, kind in _RULES:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
+    """Spans of the sentence that could answer a question of this type."""
+    spans = []
+    for match in _PATTERNS[kind].finditer(sentence):
+        start, end = match.span()
+        text = match.group(0)
+        if kind in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.NAME):
+            words = text.split()
+            while words and words[0] in _SENTENCE_START_WORDS:
+                start += len(words[0]) + 1
+                words = words[1:]
+            text = " ".join(words).rstrip(".,’'")
+            end = start + len(text)
+            if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
+                continue  # a lone capitalised first word is rarely a name
+        if text.strip():
+            spans.append((start, end))
+    return spans
+
+
+def find_short_answer(question: str, sentence: str) -> Span | None:
+    """The best candidate of the question's answer type in the sentence, near the question's words."""
+    kind = answer_type(question)
+    if kind is None:
+        return None
+    asked = set(content_terms(question))
+    anchors = [
+        m.start()
+        for m in re.finditer(r"[\w’'-]+", sentence)
+        if content_terms(m.group(0)) and content_terms(m.group(0))[0] in asked
+    ]
+    best: Span | None = None
+    for start, end in candidates(sentence, kind):
+        text = sentence[start:end]
+        terms = content_terms(text)
+        if terms and all(t in asked for t in terms):
+            continue  # the question already says it
+        distance = min((abs(a - start) for a in anchors), default=len(sentence))
+        score = 1.0 / (1.0 + distance / 40.0)
+        if best is None or score > best.score:
+            best = Span(start, end, text, score)
+    return best

@@ -1,0 +1,120 @@
+"""Answers: verbatim sentences, exact citations, short spans, abstention, duplicates, follow-ups."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rag.engine import Engine
+from rag.errors import InvalidRequestError
+from rag.types import Answer, Document, Turn
+
+PATRIOT = "5df9e3f3ff27d6f8"
+
+
+def assert_citations_exact(engine: Engine, answer: Answer) -> None:
+    """Every citation's offsets slice exactly its sentence out of the cited document."""
+    numbers = {s.number: s.doc_id for s in answer.sources}
+    for sentence in answer.sentences:
+        assert sentence.citations
+        for citation in sentence.citations:
+            document = engine.document(citation.doc_id)
+            assert document is not None
+            assert document.text[citation.start : citation.end] == sentence.text
+            assert numbers[citation.number] == citation.doc_id
+            assert f"[{citation.number}]" in answer.text
+    if answer.short_answer is not None:
+        document = engine.document(answer.short_answer.doc_id)
+        assert document is not None
+        assert document.text[answer.short_answer.start : answer.short_answer.end] == answer.short_answer.text
+
+
+def test_answer_is_the_verbatim_sentence_with_its_citation(digest_engine: Engine) -> None:
+    answer = digest_engine.ask("When will Germany start deploying Patriot units to Poland?")
+    assert not answer.abstained
+    first = answer.sentences[0]
+    assert first.text.startswith(
+        "Germany will deploy Patriot missile units to Poland starting in January 2025"
+    )
+    assert first.citations[0].doc_id == PATRIOT and first.citations[0].number == 1
+    assert answer.text.startswith(first.text + "[1]")
+    assert answer.sources[0].doc_id == PATRIOT
+    assert answer.short_answer is not None and answer.short_answer.text == "January 2025"
+    assert 0.5 <= answer.confidence <= 1.0
+    assert_citations_exact(digest_engine, answer)
+
+
+def test_off_topic_question_abstains_and_offers_related(digest_engine: Engine) -> None:
+    answer = digest_engine.ask("What's a good recipe for banana bread?")
+    assert answer.abstained
+    assert answer.text == "" and answer.sentences == () and answer.sources == ()
+    assert answer.message == "The summaries do not answer this question."
+    assert 0 < len(answer.related) <= 3
+    assert answer.confidence < digest_engine.config.answer.threshold
+
+
+def test_same_sentence_from_two_outlets_is_said_once_citing_both(engine: Engine) -> None:
+    story = "The harbour in Gdańsk reopened on Tuesday after a three-day storm closure."
+    engine.ingest(
+        [
+            Document(doc_id="reuters-1", text=f"{story} Ferries resumed at noon.", source="Reuters"),
+            Document(doc_id="ap-7", text=f"Officials confirmed it. {story}", source="AP"),
+            Document(doc_id="other", text="Wheat prices fell sharply in Chicago trading.", source="AP"),
+        ]
+    )
+    answer = engine.ask("When did the Gdańsk harbour reopen?")
+    assert not answer.abstained
+    first = answer.sentences[0]
+    assert first.text == story
+    assert sorted(c.doc_id for c in first.citations) == ["ap-7", "reuters-1"]
+    assert sum(s.text == story for s in answer.sentences) == 1
+    assert answer.short_answer is not None and answer.short_answer.text == "Tuesday"
+    assert_citations_exact(engine, answer)
+
+
+def test_follow_up_is_resolved_against_history(digest_engine: Engine) -> None:
+    history = [Turn("When will Germany deploy Patriot missile units to Poland?", "Starting in January 2025.")]
+    answer = digest_engine.ask("Who announced it?", history=history)
+    assert answer.query == "When will Germany deploy Patriot missile units to Poland? Who announced it?"
+    assert not answer.abstained
+    assert answer.sources[0].doc_id == PATRIOT
+    assert any("announced by German and Polish defense ministers" in s.text for s in answer.sentences)
+
+
+def test_supporting_sentences_keep_document_order_within_the_budget(digest_engine: Engine) -> None:
+    config = replace(digest_engine.config.answer, support_ratio=0.0, max_sentences=4)
+    digest_engine.config = replace(digest_engine.config, answer=config)
+    answer = digest_engine.ask("What will the German Patriot units in Poland do?")
+    assert 1 < len(answer.sentences) <= 4
+    rest = [(s.citations[0].doc_id, s.citations[0].start) for s in answer.sentences[1:]]
+    by_doc: dict[str, list[int]] = {}
+    for doc_id, start in rest:
+        by_doc.setdefault(doc_id, []).append(start)
+    assert all(starts == sorted(starts) for starts in by_doc.values())
+    assert_citations_exact(digest_engine, answer)
+
+
+def test_bad_questions_are_refused(digest_engine: Engine) -> None:
+    with pytest.raises(InvalidRequestError, match="empty"):
+        digest_engine.ask("  ")
+    with pytest.raises(InvalidRequestError, match="top_k of 99"):
+        digest_engine.ask("NATO?", top_k=99)
+
+
+_words = st.sampled_from(
+    "who what when where how many Patriot Poland NATO Zelensky Trump Norway Rutte Scholz Macron Mirage "
+    "Crimea Budapest memorandum drone Kyiv Latvia jets training center billion January ceasefire".split()
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_words, min_size=1, max_size=8), st.sampled_from(["?", ".", "", "!"]))
+def test_every_citation_slices_its_sentence_for_generated_questions(
+    digest_engine: Engine, words: list[str], end: str
+) -> None:
+    answer = digest_engine.ask(" ".join(words) + end)
+    assert answer.abstained == (not answer.sentences)
+    assert_citations_exact(digest_engine, answer)
