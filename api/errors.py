@@ -131,6 +131,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", 500)
     headers = getattr(exc, "headers", None)
     detail = str(getattr(exc, "detail", ""))
+    if status == 400 and detail == "There was an error parsing the body":  # FastAPI: e.g. not UTF-8
+        message = (
+            "the request body is not valid UTF-8 JSON; send a JSON object with Content-Type: application/json"
+        )
+        return error_response(422, "validation_error", message)
     if status == 404 and detail == "Not Found":
         detail = f"no such endpoint: {request.method} {request.url.path}; the API is described at /docs"
     elif status == 405:
