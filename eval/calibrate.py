@@ -21,11 +21,12 @@ from sklearn.linear_model import LogisticRegression
 from eval.answer_metrics import contains_answer
 from eval.datasets import Dataset, load_dataset
 from eval.index_cache import open_indexed
-from rag.answer import features
+from rag.answer import CONFIDENCE_FEATURES, confidence_features
 from rag.ask import gather_evidence
 from rag.config import EngineConfig
 from rag.embedder import shared_embedder
 from rag.engine import Engine
+from rag.sentences import FEATURES, Candidate, LinearModel
 
 REPO = Path(__file__).resolve().parents[1]
 CALIBRATION = REPO / "rag" / "calibration.json"
@@ -35,25 +36,25 @@ RTQA_DEV_BEFORE = "2022"
 
 @dataclass(frozen=True)
 class Example:
-    """One dev question: the features of its best sentence and whether answering would be right."""
+    """One dev question: its candidate sentences (features, holds a gold answer) and answerability."""
 
     dataset: str
-    features: tuple[float, ...]
-    correct: bool
+    candidates: tuple[tuple[tuple[float, ...], bool], ...]
+    answerable: bool
 
 
 def examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> list[Example]:
-    """Features and labels: correct means answerable and the best sentence holds a gold answer."""
+    """Every candidate sentence of every question, labelled by whether it holds a gold answer."""
     found = []
     for qid in qids:
         evidence = gather_evidence(engine, dataset.queries[qid], None, (), engine.config.answer.top_k)
-        if not evidence.candidates:
-            continue
-        best = evidence.candidates[0]
         key = dataset.answers.get(qid)
-        answerable = key is not None and not key.is_impossible and bool(key.answers)
-        correct = answerable and key is not None and contains_answer(best.text, key.answers)
-        found.append(Example(dataset.name, features(best), correct))
+        golds = key.answers if key is not None and not key.is_impossible else ()
+        labelled = tuple(
+            (c.features, bool(golds) and contains_answer(c.text, golds)) for c in evidence.candidates
+        )
+        if labelled:
+            found.append(Example(dataset.name, labelled, bool(golds)))
     return found
 
 
@@ -67,18 +68,52 @@ def dev_questions(dataset: Dataset, count: int | None, seed: int) -> list[str]:
     return qids
 
 
-def fit(samples: list[Example]) -> tuple[float, list[float], float]:
-    """Logistic regression with each dataset weighted equally; threshold maximising decision accuracy."""
-    x = np.asarray([s.features for s in samples])
-    y = np.asarray([s.correct for s in samples])
+def _dataset_weights(samples: list[Example]) -> dict[str, float]:
     sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
-    weights = np.asarray([1.0 / sizes[s.dataset] for s in samples])
-    model = LogisticRegression(C=10.0).fit(x, y, sample_weight=weights)
-    probabilities = model.predict_proba(x)[:, 1]
+    return {name: 1.0 / size for name, size in sizes.items()}
+
+
+def fit_ranker(samples: list[Example]) -> LinearModel:
+    """Logistic regression over candidate sentences; each question and each dataset weighs the same."""
+    per_set = _dataset_weights(samples)
+    x, y, w = [], [], []
+    for s in samples:
+        if not s.answerable or not any(label for _, label in s.candidates):
+            continue
+        for features, label in s.candidates:
+            x.append(features)
+            y.append(label)
+            w.append(per_set[s.dataset] / len(s.candidates))
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(
+        np.asarray(x), np.asarray(y), sample_weight=np.asarray(w)
+    )
+    return LinearModel(float(model.intercept_[0]), tuple(float(v) for v in model.coef_[0]))
+
+
+def fit_confidence(
+    samples: list[Example], ranker: LinearModel
+) -> tuple[LinearModel, float, dict[str, float]]:
+    """Logistic regression on the best sentence under the ranker; the threshold maximising right calls."""
+    per_set = _dataset_weights(samples)
+    x, y, w = [], [], []
+    for s in samples:
+        ranked = sorted(
+            (Candidate("", 0, 0, 0, "", np.zeros(1), f, ranker.logit(f)) for f, _ in s.candidates),
+            key=lambda c: -c.score,
+        )
+        best_label = max(s.candidates, key=lambda pair: ranker.logit(pair[0]))[1]
+        x.append(confidence_features(ranked))
+        y.append(s.answerable and best_label)
+        w.append(per_set[s.dataset])
+    xs, ys, ws = np.asarray(x), np.asarray(y), np.asarray(w)
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(xs, ys, sample_weight=ws)
+    fitted = LinearModel(float(model.intercept_[0]), tuple(float(v) for v in model.coef_[0]))
+    probabilities = model.predict_proba(xs)[:, 1]
     grid = np.linspace(0.05, 0.95, 91)
-    utility = [float(np.sum(weights * np.where(probabilities >= t, y, ~y))) for t in grid]
-    threshold = float(grid[int(np.argmax(utility))])
-    return float(model.intercept_[0]), [float(w) for w in model.coef_[0]], threshold
+    utility = [float(np.sum(ws * np.where(probabilities >= t, ys, ~ys))) / float(np.sum(ws)) for t in grid]
+    best = int(np.argmax(utility))
+    summary = {"right_calls": utility[best], "answered_correct_share": float(np.mean(ys))}
+    return fitted, float(grid[best]), summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,15 +136,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         dataset = load_dataset(root)
         engine, _ = open_indexed(dataset, args.cache_dir, config, embedder)
         found = examples(engine, dataset, dev_questions(dataset, count, args.seed))
-        counts[dataset.name] = {"questions": len(found), "correct": sum(e.correct for e in found)}
+        counts[dataset.name] = {"questions": len(found), "answerable": sum(e.answerable for e in found)}
         samples.extend(found)
         print(dataset.name, counts[dataset.name], flush=True)
-    bias, weights, threshold = fit(samples)
+    ranker = fit_ranker(samples)
+    confidence_model, threshold, summary = fit_confidence(samples, ranker)
     record = {
-        "bias": bias,
-        "weights": weights,
-        "features": ["similarity", "coverage", "type_match", "rank_prior"],
+        "ranker": {"features": list(FEATURES), "bias": ranker.bias, "weights": list(ranker.weights)},
+        "confidence": {
+            "features": list(CONFIDENCE_FEATURES),
+            "bias": confidence_model.bias,
+            "weights": list(confidence_model.weights),
+        },
         "threshold": threshold,
+        "dev_fit": summary,
         "dev_data": counts,
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -1,113 +1,68 @@
-"""Extractive answers: score stored sentences of the retrieved passages, cite them, or abstain."""
+"""Answer composition: pick the statements, merge outlets saying the same, cite, or abstain."""
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tiktoken
 
-from index import Snapshot
 from rag.chunking import ENCODING
-from rag.shortanswer import answer_type, find_short_answer
-from rag.text import content_terms, normalise
+from rag.sentences import FEATURES, Candidate, LinearModel
+from rag.shortanswer import find_short_answer
+from rag.text import normalise
 from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
 ABSTAIN_MESSAGE = "The summaries do not answer this question."
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CONFIDENCE_FEATURES = ("score", "similarity", "type_match", "margin")
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
-    """The confidence model fitted on dev data by eval.calibrate (bias, weights, threshold)."""
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    """The sentence ranker and confidence model fitted on dev data by eval.calibrate."""
+    data = dict(json.loads(path.read_text(encoding="utf-8")))
+    if tuple(data["ranker"]["features"]) != FEATURES:
+        raise ValueError(f"{path} was fitted on features {data['ranker']['features']}, not {FEATURES}")
+    return data
 
 
 _CALIBRATION = load_calibration()
 
 
+def _model(name: str) -> LinearModel:
+    part = _CALIBRATION[name]
+    return LinearModel(float(part["bias"]), tuple(float(w) for w in part["weights"]))
+
+
 @dataclass(frozen=True)
 class AnswerConfig:
-    """How answers are composed and when the service abstains (see eval for the operating point)."""
+    """How answers are composed and when the service abstains (operating point in calibration.json)."""
 
     top_k: int = 5  # passages whose sentences compete
     max_sentences: int = 3
     token_budget: int = 140  # tiktoken tokens of answer text
-    support_ratio: float = 0.85  # a supporting sentence scores at least this share of the best
+    support_margin: float = 1.0  # a supporting sentence's ranker score is within this of the best
     duplicate_cosine: float = 0.93  # sentences this similar are one statement from several outlets
-    # Confidence = sigmoid(bias + weights · features(best sentence)); abstain below threshold.
-    threshold: float = float(_CALIBRATION["threshold"])
-    bias: float = float(_CALIBRATION["bias"])
-    weights: tuple[float, ...] = tuple(float(w) for w in _CALIBRATION["weights"])
+    threshold: float = float(_CALIBRATION["threshold"])  # abstain below this confidence
+    ranker: LinearModel = field(default_factory=lambda: _model("ranker"))
+    confidence: LinearModel = field(default_factory=lambda: _model("confidence"))
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A stored sentence of a retrieved document, with what it is scored on."""
-
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    vector: np.ndarray
-    similarity: float
-    coverage: float
-    rank_prior: float
-    typed: float  # +1 holds a span of the asked-for type, -1 holds none, 0 the question asks no type
-
-    @property
-    def score(self) -> float:
-        """The ranking score: meaning first, then the question's words, the type, the passage's rank."""
-        return 0.6 * self.similarity + 0.25 * self.coverage + 0.1 * self.rank_prior + 0.1 * self.typed
+def confidence_features(candidates: list[Candidate]) -> tuple[float, ...]:
+    """What confidence is computed from: the best sentence's score, similarity, type match, lead."""
+    best = candidates[0]
+    margin = best.score - candidates[1].score if len(candidates) > 1 else 1.0
+    return (best.score, best.similarity, best.features[FEATURES.index("type_match")], margin)
 
 
-def gather_candidates(
-    snapshot: Snapshot, question: str, query_vector: np.ndarray, passages: list[Passage]
-) -> list[Candidate]:
-    """Sentences inside the retrieved passages, scored against the question."""
-    if not passages:
-        return []
-    rank = {p.chunk_id: i for i, p in enumerate(passages)}
-    texts = {p.doc_id: snapshot.document(p.doc_id) for p in passages}
-    asked = set(content_terms(question))
-    kind = answer_type(question)
-    found: dict[tuple[str, int], Candidate] = {}
-    for row in snapshot.sentences(list(texts)):
-        doc = texts[row.doc_id]
-        covering = [p for p in passages if p.doc_id == row.doc_id and p.start <= row.start < p.end]
-        if doc is None or not covering:
-            continue
-        text = doc.text[row.start : row.end]
-        terms = set(content_terms(text))
-        best_rank = min(rank[p.chunk_id] for p in covering)
-        found[(row.doc_id, row.start)] = Candidate(
-            doc_id=row.doc_id,
-            start=row.start,
-            end=row.end,
-            text=text,
-            vector=row.vector,
-            similarity=float(np.dot(row.vector, query_vector)),
-            coverage=len(asked & terms) / len(asked) if asked else 0.0,
-            rank_prior=1.0 / (1.0 + best_rank),
-            typed=0.0 if kind is None else (1.0 if find_short_answer(question, text) else -1.0),
-        )
-    return sorted(found.values(), key=lambda c: -c.score)
-
-
-def features(best: Candidate) -> tuple[float, float, float, float]:
-    """What confidence is computed from: similarity, coverage, type match, passage rank."""
-    return (best.similarity, best.coverage, best.typed, best.rank_prior)
-
-
-def confidence(best: Candidate | None, config: AnswerConfig) -> float:
+def confidence(candidates: list[Candidate], config: AnswerConfig) -> float:
     """The probability that the best sentence answers the question (calibrated on dev data)."""
-    if best is None:
+    if not candidates:
         return 0.0
-    z = config.bias + sum(w * f for w, f in zip(config.weights, features(best), strict=True))
-    return 1.0 / (1.0 + math.exp(-z))
+    return config.confidence.probability(confidence_features(candidates))
 
 
 def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candidate]]:
@@ -122,7 +77,8 @@ def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candi
                 twin.append(candidate)
             continue
         if groups and (
-            len(groups) >= config.max_sentences or candidate.score < config.support_ratio * groups[0][0].score
+            len(groups) >= config.max_sentences
+            or candidate.score < groups[0][0].score - config.support_margin
         ):
             continue
         cost = len(encoding.encode(candidate.text, disallowed_special=()))

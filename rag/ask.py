@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer import ABSTAIN_MESSAGE, Candidate, cite, confidence, gather_candidates, select, short_answer
+from rag.answer import ABSTAIN_MESSAGE, cite, confidence, select, short_answer
 from rag.errors import InvalidRequestError
 from rag.followup import resolve_query
 from rag.retrieval import retrieve
+from rag.sentences import Candidate, gather_candidates
 from rag.types import Answer, Filters, Passage, Turn
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ def gather_evidence(
     query_vector = vectors[-1]
     snapshot = engine.store.snapshot()
     passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, "hybrid")
-    candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages)
+    ranker = engine.config.answer.ranker
+    candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages, ranker)
     return Evidence(query, passages, candidates)
 
 
@@ -60,9 +62,8 @@ def answer_question(
     started = time.perf_counter()
     config = engine.config.answer
     evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k)
-    best = evidence.candidates[0] if evidence.candidates else None
-    score = confidence(best, config)
-    if best is None or score < config.threshold:
+    score = confidence(evidence.candidates, config)
+    if not evidence.candidates or score < config.threshold:
         return Answer(
             question=question,
             query=evidence.query,
@@ -84,7 +85,7 @@ def answer_question(
         sources=tuple(sources),
         abstained=False,
         confidence=score,
-        short_answer=short_answer(question, best),
+        short_answer=short_answer(question, evidence.candidates[0]),
         timings={"total_ms": (time.perf_counter() - started) * 1000},
     )
 

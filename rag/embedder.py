@@ -99,6 +99,7 @@ def _load_model(folder: Path, threads: int | None) -> Any:
     from sentence_transformers import SentenceTransformer
 
     transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()  # counting long texts in fits() is not an error
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     if threads:
         torch.set_num_threads(threads)

@@ -85,7 +85,7 @@ def test_follow_up_is_resolved_against_history(digest_engine: Engine) -> None:
 
 
 def test_supporting_sentences_keep_document_order_within_the_budget(digest_engine: Engine) -> None:
-    config = replace(digest_engine.config.answer, support_ratio=0.0, max_sentences=4)
+    config = replace(digest_engine.config.answer, support_margin=100.0, max_sentences=4)
     digest_engine.config = replace(digest_engine.config, answer=config)
     answer = digest_engine.ask("What will the German Patriot units in Poland do?")
     assert 1 < len(answer.sentences) <= 4
