@@ -97,7 +97,7 @@ def _progress(label: str, total: int) -> Iterator[Tick]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run the evaluation the arguments describe; 3 when a --fail-below floor is not met."""
+    """Run the evaluation the arguments describe; 3 when a floor is not met, 1 when a mode failed."""
     from eval.compare import compare, load_baseline
     from eval.datasets import load_dataset
     from eval.gate import GATE_FAILED, check_floors, parse_floor
@@ -107,8 +107,8 @@ def handle(args: argparse.Namespace) -> int:
     floors = [parse_floor(text, modes) for text in args.fail_below]
     dataset = load_dataset(args.dataset, args.split, args.queries)
     baseline = load_baseline(args.compare) if args.compare else None
-    plan = _plan(args, dataset, modes)
     engine, index = _open_engine(args, dataset)
+    plan = _plan(args, dataset, modes, engine)
     try:
         evaluation = evaluate(dataset, engine, index, plan, _progress)
     finally:
@@ -118,22 +118,28 @@ def handle(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     write_outputs(evaluation, out, comparisons, failures, str(args.compare) if args.compare else None)
     _print_summary(evaluation, comparisons, out)
+    if evaluation.failed_modes:
+        broken = "; ".join(f"{mode}: {error}" for mode, error in evaluation.failed_modes.items())
+        print(f"newsrag: error: modes failed (the others are in {out}): {broken}", file=sys.stderr)
     if failures:
         print(f"newsrag: gate failed: {'; '.join(failures)}", file=sys.stderr)
         return GATE_FAILED
-    return 0
+    return 1 if evaluation.failed_modes else 0
 
 
-def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...]) -> Plan:
+def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], engine: Engine) -> Plan:
     from eval.datasets import select_queries
     from eval.harness import Plan
 
     qids = select_queries(dataset, limit=args.limit, sample=args.sample, seed=args.seed)
+    chunking = engine.config.chunking
     settings = {
         "dataset": str(args.dataset),
         "split": args.split,
         "queries file": args.queries,
         "modes": ",".join(modes),
+        "model": f"{engine.embedder.name}, fingerprint {engine.embedder.fingerprint}",
+        "chunking": f"{chunking.chunk_tokens} tokens, {chunking.overlap_tokens} overlap",
         "limit": args.limit,
         "sample": args.sample,
         "seed": args.seed if args.sample else None,
@@ -182,9 +188,10 @@ def _measured(
 
 
 def _print_summary(evaluation: Evaluation, comparisons: list[Comparison], out: Path) -> None:
-    from eval.report import answer_table, comparison_table, retrieval_table
+    from eval.report import answer_table, comparison_table, retrieval_table, timing_table
 
     print("\n".join(retrieval_table(evaluation)))
+    print("\ntimings:\n" + "\n".join(timing_table(evaluation)))
     print("\nanswers:\n" + "\n".join(answer_table(evaluation)))
     if comparisons:
         print("\n" + "\n".join(comparison_table(comparisons)))

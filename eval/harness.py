@@ -25,6 +25,7 @@ from eval.scoring import (
     select_answered,
     select_judged,
 )
+from rag.errors import NewsragError
 
 Tick = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Tick]]
@@ -55,10 +56,14 @@ def evaluate(
     """Run every mode over the judged queries and ask() over the answer-keyed ones; score both."""
     started = time.perf_counter()
     judged = select_judged(dataset, plan.qids)
-    results = []
+    results, failed = [], {}
     for mode in plan.modes:
-        with progress(mode, len(judged)) as tick:
-            run = run_mode(engine, judged, mode, progress=tick)
+        try:
+            with progress(mode, len(judged)) as tick:
+                run = run_mode(engine, judged, mode, progress=tick)
+        except NewsragError as exc:  # one broken mode must not cost the others' results
+            failed[mode] = str(exc)
+            continue
         results.append(score_mode(run, dataset, list(judged)))
     answers = AnswerResult(answer_status(dataset, engine))
     if answers.status == MEASURED and isinstance(engine, Asker):
@@ -75,6 +80,7 @@ def evaluate(
         modes=tuple(results),
         answers=answers,
         wall_seconds=time.perf_counter() - started + index.seconds,
+        failed_modes=failed,
     )
 
 

@@ -34,7 +34,8 @@ def plot_recall_curves(curves: Mapping[str, Sequence[float]], title: str, path: 
     axes.set_ylabel("mean recall@k")
     axes.set_title(title)
     axes.grid(True, which="major", alpha=0.4)
-    axes.legend(loc="lower right", title="mode")
+    if curves:
+        axes.legend(loc="lower right", title="mode")
     temporary = path.with_name(path.stem + ".tmp.png")
     figure.savefig(temporary)
     plt.close(figure)

@@ -43,22 +43,36 @@ def _latency(latencies: Sequence[float]) -> dict[str, float | None]:
 
 
 def retrieval_table(evaluation: Evaluation) -> list[str]:
-    """The retrieval table: one row per mode, metric columns, then time and latency."""
-    header = ["mode", *RETRIEVAL_METRICS, "queries", "time s", "median ms", "p95 ms"]
-    rows = []
-    for result in evaluation.modes:
-        latency = _latency(result.run.latencies_ms)
+    """The retrieval table: one row per mode, one column per metric."""
+    header = ["mode", *RETRIEVAL_METRICS, "queries"]
+    rows = [
+        [m.run.mode, *(_fmt(m.summary[name]) for name in RETRIEVAL_METRICS), str(len(m.run.rankings))]
+        for m in evaluation.modes
+    ]
+    return _table(header, rows)
+
+
+def timing_table(evaluation: Evaluation) -> list[str]:
+    """Seconds per phase (index, each mode, answers) with per-query latency."""
+    index = evaluation.index
+    rows = [["index", _fmt(index.seconds, 1), "reused from cache" if index.reused else "built", "—", "—"]]
+    phases = [(m.run.mode, m.run.seconds, m.run.latencies_ms) for m in evaluation.modes]
+    if evaluation.answers.run is not None:
+        run = evaluation.answers.run
+        phases.append(("ask", run.seconds, run.latencies_ms))
+    for name, seconds, latencies in phases:
+        latency = _latency(latencies)
         rows.append(
             [
-                result.run.mode,
-                *(_fmt(result.summary[name]) for name in RETRIEVAL_METRICS),
-                str(len(result.run.rankings)),
-                _fmt(result.run.seconds, 1),
+                name,
+                _fmt(seconds, 1),
+                f"{len(latencies)} queries",
                 _fmt(latency["median"], 1),
                 _fmt(latency["p95"], 1),
             ]
         )
-    return _table(header, rows)
+    rows.append(["total", _fmt(evaluation.wall_seconds, 1), "", "", ""])
+    return _table(["phase", "seconds", "work", "median ms", "p95 ms"], rows)
 
 
 def answer_table(evaluation: Evaluation) -> list[str]:
@@ -66,16 +80,11 @@ def answer_table(evaluation: Evaluation) -> list[str]:
     answers = evaluation.answers
     if answers.status != MEASURED or answers.run is None:
         return [answers.status]
-    latency = _latency(answers.run.latencies_ms)
     rows = [
         [name, str(int(value or 0)) if name == "bad_citations" else _fmt(value), ANSWER_POPULATIONS[name]]
         for name, value in ((n, answers.summary[n]) for n in ANSWER_METRICS)
     ]
-    timing = (
-        f"{len(answers.run.answers)} questions asked in {answers.run.seconds:.1f} s "
-        f"(median {_fmt(latency['median'], 1)} ms, p95 {_fmt(latency['p95'], 1)} ms)."
-    )
-    return [*_table(["metric", "value", "over"], rows), "", timing]
+    return [*_table(["metric", "value", "over"], rows), "", f"{len(answers.run.answers)} questions asked."]
 
 
 def comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
@@ -141,6 +150,7 @@ def metrics_document(
             "latency_ms": _latency(answers.run.latencies_ms) if answers.run else None,
         },
         "comparison": [asdict(c) for c in comparisons],
+        "failed_modes": dict(evaluation.failed_modes),
         "gate_failures": list(failures),
         "wall_seconds": evaluation.wall_seconds,
     }
@@ -170,7 +180,8 @@ def markdown_report(
     lines = [
         f"# Evaluation of {d.name} ({d.split} split)",
         "",
-        f"Wall time {evaluation.wall_seconds:.1f} s; {len(evaluation.queries)} queries run, "
+        f"Wall time {evaluation.wall_seconds:.1f} s (index and queries); {len(evaluation.queries)} queries "
+        "run, "
         f"{len(evaluation.judged)} of them judged. Retrieval is scored per document (best chunk), "
         f"depth {DEPTH}.",
         "",
@@ -193,6 +204,8 @@ def markdown_report(
             *comparison_table(comparisons),
             "",
         ]
+    if evaluation.failed_modes:
+        lines += ["## Failed modes", "", *(f"- {m}: {e}" for m, e in evaluation.failed_modes.items()), ""]
     if failures:
         lines += ["## Gate failures", "", *(f"- {f}" for f in failures), ""]
     sizes = d.sizes()
@@ -204,6 +217,10 @@ def markdown_report(
         "## Settings",
         "",
         *_settings_lines(evaluation),
+        "",
+        "## Timings",
+        "",
+        *timing_table(evaluation),
         "",
         "## Recall@k",
         "",

@@ -46,6 +46,7 @@ class Evaluation:
     modes: tuple[ModeResult, ...]
     answers: AnswerResult
     wall_seconds: float
+    failed_modes: Mapping[str, str] = field(default_factory=dict)  # mode -> error message
 
 
 def score_mode(run: ModeRun, dataset: Dataset, judged: Sequence[str]) -> ModeResult:

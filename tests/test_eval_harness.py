@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from eval.datasets import load_dataset
+from eval.harness import Plan, evaluate, write_outputs
+from eval.index_cache import IndexInfo
 from rag.cli import main
 from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
+from rag.errors import InvalidRequestError
 from rag.retrieval import MODES
+from rag.types import Passage
 
 CORPUS = {
     "volcano": (
@@ -38,6 +43,13 @@ CORPUS = {
     "election": (
         "Voters in Iceland elected a new parliament on Saturday. "
         "The Independence Party won the most seats with 24 percent of the vote."
+    ),
+    # Long enough for several chunks: rankings must still list each document once.
+    "marathon": " ".join(
+        f"In mile {n} of the Lisbon marathon the runners passed a {colour} banner and a brass band playing."
+        for n, colour in enumerate(
+            ["red", "green", "yellow", "white", "black", "orange", "purple"] * 4, start=1
+        )
     ),
 }
 QUERIES = {
@@ -104,8 +116,9 @@ def test_every_mode_finds_the_obvious_document(runs: dict) -> None:
             m: 1.0 for m in ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "map")
         }
         assert body["recall_at_k"][0] == 1.0
-    assert metrics["dataset"]["documents"] == 6 and metrics["judged_queries_run"] == 6
-    assert metrics["index"]["reused"] is False and metrics["index"]["documents"] == 6
+    assert metrics["dataset"]["documents"] == 7 and metrics["judged_queries_run"] == 6
+    assert metrics["index"]["reused"] is False and metrics["index"]["documents"] == 7
+    assert metrics["index"]["chunks"] > 7  # the marathon report is split
 
 
 @pytest.mark.skipif(not hasattr(Engine, "ask"), reason="engine.ask is not there yet")
@@ -126,6 +139,8 @@ def test_run_folder_files(runs: dict) -> None:
     lines = [line.split("\t") for line in (folder / "run.tsv").read_text(encoding="utf-8").splitlines()]
     assert all(len(f) == 6 and f[1] == "Q0" for f in lines)
     assert {f[5] for f in lines} == set(MODES)
+    assert len({(f[0], f[5], f[2]) for f in lines}) == len(lines)  # one line per document
+    assert sum(1 for f in lines if f[0] == "q1" and f[5] == "dense") == len(CORPUS)
     firsts = {(f[0], f[5]): f[2] for f in lines if f[3] == "1"}
     assert firsts == {(q, mode): doc for q, (_, doc, _) in QUERIES.items() for mode in MODES}
     records = [
@@ -177,3 +192,23 @@ def test_bad_datasets_are_one_line_errors(tmp_path: Path, capsys: pytest.Capture
     assert main(["eval", str(data)]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "queries.jsonl:8: malformed JSON" in err
+
+
+class HalfBroken:
+    """A searcher with one mode that raises, as a mode whose model file is missing would."""
+
+    def search(self, query: str, k: int = 10, filters: object = None, mode: str = "hybrid") -> list[Passage]:
+        if mode == "broken":
+            raise InvalidRequestError("cannot read the ranker model")
+        return []
+
+
+def test_a_failing_mode_is_reported_and_the_others_kept(tmp_path: Path) -> None:
+    dataset = load_dataset(write_dataset(tmp_path / "set"))
+    index = IndexInfo(tmp_path, "k", reused=True, seconds=0.0, documents=7, chunks=7, sentences=7)
+    evaluation = evaluate(dataset, HalfBroken(), index, Plan(("q1", "u1"), ("broken", "empty")))
+    assert evaluation.failed_modes == {"broken": "cannot read the ranker model"}
+    assert [m.run.mode for m in evaluation.modes] == ["empty"]
+    assert evaluation.modes[0].summary["ndcg@10"] == 0.0  # nothing retrieved
+    write_outputs(evaluation, tmp_path / "out")
+    assert _metrics(tmp_path / "out")["failed_modes"] == {"broken": "cannot read the ranker model"}
