@@ -59,9 +59,10 @@ PATRIOT_SENTENCE = (
 FOLLOW_UP_Q = "Who announced it?"
 OFF_TOPIC_Q = "What's a good recipe for banana bread?"
 HOSTILE_Q = "When will the Klaipeda ferry terminal open to passengers?"
+PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 HOSTILE_SENTENCE = (
-    "The Klaipeda ferry terminal <script>window.__pwned=1</script> will open to passengers in March 2026 "
-    '<img src=x onerror="window.__pwned=1">, the harbour authority said.'
+    "Lithuania’s port of Klaipeda will open its new ferry terminal to passengers in March 2026, "
+    f"the harbour authority announced on Tuesday {PAYLOAD}."
 )
 HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Klaipeda ferry terminal'
 HOSTILE_DOCUMENT = {
@@ -70,9 +71,9 @@ HOSTILE_DOCUMENT = {
     "source": "<script>window.__pwned=1</script>Baltic Wire",
     "url": "javascript:window.__pwned=1",
     "published_at": "2024-12-05",
-    "text": "The harbour authority of Klaipeda approved a new Baltic ferry terminal on Tuesday. "
-    + HOSTILE_SENTENCE
-    + ' Details are at <a href="javascript:window.__pwned=1">the authority\'s site</a>.',
+    "text": HOSTILE_SENTENCE
+    + " The terminal will serve routes to Kiel and Karlshamn, and officials expect about 400,000 passengers"
+    + ' a year. Details: <a href="javascript:window.__pwned=1">the authority’s site</a>.',
 }
 
 # Selectors pierce the widget's open shadow root (Playwright's CSS engine does).
@@ -346,7 +347,8 @@ def test_hostile_document_is_shown_as_text_and_never_runs(tab: Tab) -> None:
     page = tab.page
     open_widget(page)
     answer = ask(page, HOSTILE_Q)
-    assert [s["text"] for s in answer["sentences"]] == [HOSTILE_SENTENCE]
+    sentences = [s["text"] for s in answer["sentences"]]
+    assert sentences == [HOSTILE_SENTENCE], "the engine should answer from the hostile document"
     reply = page.locator(REPLIES).last
     expect(reply.locator(".answer")).to_contain_text(HOSTILE_SENTENCE)
     reply.locator(".cite").first.click()

@@ -40,9 +40,9 @@
 :host{all:initial!important;display:block!important}
 *,*::before,*::after{box-sizing:border-box}
 .root{--a:var(--newsrag-accent,#0b57b3);--at:var(--newsrag-accent-text,#fff);--bg:#fff;--fg:#17202c;--mut:#5b6676;
---line:#e2e6ec;--soft:#f5f7fa;--r:var(--newsrag-radius,18px);--z:2147483000;
+--line:#e2e6ec;--soft:#f5f7fa;--tint:color-mix(in srgb,var(--a) 12%,#fff);--r:var(--newsrag-radius,18px);--z:2147483000;
 font:15px/1.5 var(--newsrag-font,-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif);
-color:var(--fg);-webkit-font-smoothing:antialiased;text-align:left}
+color:var(--fg);text-align:left}
 button{font:inherit;color:inherit;background:none;border:0;margin:0;padding:0;cursor:pointer}
 p,h2,h3,ul{margin:0;padding:0}
 [hidden]{display:none!important}
@@ -78,7 +78,7 @@ background:var(--soft)}
 .welcome h3{font-size:17px;font-weight:700;margin:10px 0 4px;color:var(--fg)}
 .welcome p{color:var(--mut);font-size:14px;max-width:300px;margin:0 auto}
 .badge{width:48px;height:48px;margin:0 auto;border-radius:16px;display:grid;place-items:center;color:var(--a);
-background:color-mix(in srgb,var(--a) 12%,#fff)}
+background:var(--tint)}
 .sugg{display:flex;flex-direction:column;gap:8px;margin-top:18px}
 .sugg button{text-align:left;padding:10px 14px;border-radius:12px;background:var(--bg);border:1px solid var(--line);
 font-size:14px;line-height:1.4;color:var(--fg);transition:border-color .15s,color .15s}
@@ -88,7 +88,7 @@ font-size:14px;line-height:1.4;color:var(--fg);transition:border-color .15s,colo
 .user .bubble{max-width:85%;padding:9px 14px;border-radius:18px 18px 4px 18px;background:var(--a);color:var(--at);
 white-space:pre-wrap;overflow-wrap:anywhere}
 .av{flex:none;width:28px;height:28px;margin-top:2px;border-radius:9px;display:grid;place-items:center;color:var(--a);
-background:color-mix(in srgb,var(--a) 12%,#fff)}
+background:var(--tint)}
 .bot .bubble{min-width:0;max-width:calc(100% - 36px);padding:12px 14px;border-radius:4px 18px 18px 18px;
 background:var(--bg);border:1px solid var(--line);box-shadow:0 1px 2px rgba(12,22,40,.05);overflow-wrap:anywhere}
 .tag{display:flex;align-items:center;gap:6px;font-size:11.5px;font-weight:700;letter-spacing:.05em;text-transform:uppercase;
@@ -97,7 +97,7 @@ color:var(--mut);margin-bottom:6px}
 .short{font-weight:700;background:linear-gradient(transparent 62%,color-mix(in srgb,var(--a) 22%,transparent) 0)}
 .cite{display:inline-flex;align-items:center;justify-content:center;min-width:20px;height:20px;padding:0 6px;margin:0 1px 0 3px;
 border-radius:10px;font-size:11.5px;font-weight:700;line-height:1;vertical-align:2px;color:var(--a);
-background:color-mix(in srgb,var(--a) 12%,#fff);transition:background .15s,color .15s}
+background:var(--tint);transition:background .15s,color .15s}
 .cite:hover,.cite[aria-expanded=true]{background:var(--a);color:var(--at)}
 .src{margin-top:12px;padding-top:12px;border-top:1px solid var(--line)}
 .src-h{display:flex;gap:8px;align-items:flex-start}
@@ -157,7 +157,6 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     info: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20ZM12 16v-4M12 8h.01",
     alert: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20ZM12 8v4M12 16h.01",
     ext: "M15 3h6v6M10 14 21 3M18 13v6a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h6",
-    quote: "M3 21c3 0 7-1 7-8V5H3v7h4c0 4-2 6-4 6ZM14 21c3 0 7-1 7-8V5h-7v7h4c0 4-2 6-4 6Z",
   };
 
   /** An element: props are attributes, "class", "text" (textContent) or on* listeners; strings become text nodes. */
@@ -201,6 +200,15 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     }
   }
 
+  /** "Outlet · 5 Dec 2024": the parts that are there. */
+  const metaLine = (...parts) => parts.filter(Boolean).join(" · ");
+
+  function storyLink(url) {
+    const href = safeUrl(url);
+    const props = { class: "link", href, target: "_blank", rel: "noopener noreferrer" };
+    return href && h("a", props, "Read the full story", icon("ext", 14));
+  }
+
   function formatDate(value) {
     const date = value ? new Date(value) : null;
     if (!date || isNaN(date)) return "";
@@ -209,7 +217,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
 
   const str = (v) => (typeof v === "string" ? v : "");
 
-  // ---- the shell: launcher, panel, log, composer ----------------------------------------------------------
+  // ---- the shell: launcher, panel, log, composer
   const host = document.createElement("newsrag-chat");
   if (opt.accent && window.CSS && CSS.supports("color", opt.accent)) host.style.setProperty("--newsrag-accent", opt.accent);
   const shadow = host.attachShadow({ mode: "open" });
@@ -221,30 +229,17 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     shadow.append(h("style", { text: STYLE }));
   }
 
-  const launcherLabel = h("span", { class: "lbl", text: opt.title });
   const launcher = h(
     "button",
     { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "nr-panel", onclick: toggle },
     icon("chat", 22),
-    launcherLabel,
+    h("span", { class: "lbl", text: opt.title }),
   );
-  const log = h("div", {
-    class: "log",
-    role: "log",
-    "aria-live": "polite",
-    "aria-relevant": "additions",
-    "aria-label": "Conversation",
-    tabindex: "0",
-  });
-  const input = h("textarea", {
-    rows: "1",
-    maxlength: String(MAX_QUESTION),
-    placeholder: opt.placeholder,
-    "aria-label": "Your question",
-    enterkeyhint: "send",
-    onkeydown: onInputKey,
-    oninput: autoGrow,
-  });
+  const log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
+  const input = h("textarea", { rows: 1, maxlength: MAX_QUESTION, placeholder: opt.placeholder, enterkeyhint: "send" });
+  input.setAttribute("aria-label", "Your question");
+  input.addEventListener("keydown", onInputKey);
+  input.addEventListener("input", autoGrow);
   const sendBtn = h("button", { class: "send", type: "submit", "aria-label": "Send question" }, icon("send", 19));
   const form = h("form", { class: "form", onsubmit: onSubmit }, input, sendBtn);
   const panel = h(
@@ -260,8 +255,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
         h("h2", { class: "title", id: "nr-title", text: opt.title }),
         h("p", { class: "sub", text: opt.subtitle }),
       ),
-      h("button", { class: "ib", type: "button", "aria-label": "Start a new conversation", title: "New conversation", onclick: reset }, icon("reset", 18)),
-      h("button", { class: "ib", type: "button", "aria-label": "Close", title: "Close", onclick: () => close() }, icon("close", 20)),
+      h("button", { class: "ib", type: "button", "aria-label": "Start a new conversation", onclick: reset }, icon("reset", 18)),
+      h("button", { class: "ib", type: "button", "aria-label": "Close", onclick: () => close() }, icon("close", 20)),
     ),
     log,
     form,
@@ -276,7 +271,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     }
   });
 
-  const state = { history: [], busy: false, docs: new Map() };
+  const state = { history: [], busy: false, docs: new Map(), talk: 0 }; // talk: which conversation is current
   setLauncher(false);
 
   function isOpen() {
@@ -306,6 +301,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   }
   function reset() {
     state.history = [];
+    state.talk += 1;
     log.replaceChildren(welcome());
     input.value = "";
     autoGrow();
@@ -317,9 +313,9 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     return h(
       "div",
       { class: "welcome" },
-      h("div", { class: "badge" }, icon("quote", 22)),
+      h("div", { class: "badge" }, icon("chat", 22)),
       h("h3", { text: "What would you like to know?" }),
-      h("p", { text: "Ask about the stories we cover. Answers are quoted from our summaries, with the source of every sentence." }),
+      h("p", { text: "Ask about the stories we cover: answers are quoted from our summaries, each with its source." }),
       list.length ? h("div", { class: "sugg", role: "group", "aria-label": "Suggested questions" }, list) : null,
     );
   }
@@ -347,7 +343,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     if (w) w.remove();
     input.value = "";
     autoGrow();
-    log.append(h("div", { class: "msg user" }, h("div", { class: "bubble" }, h("span", { class: "sr", text: "You: " }), question)));
+    const you = h("span", { class: "sr", text: "You: " });
+    log.append(h("div", { class: "msg user" }, h("div", { class: "bubble" }, you, question)));
     ask(question, state.history.slice(-MAX_TURNS));
   }
 
@@ -370,18 +367,19 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     log.scrollTop = el.offsetTop + el.offsetHeight - top > log.clientHeight ? top : log.scrollHeight;
   }
 
-  // ---- asking ---------------------------------------------------------------------------------------------
+  // ---- asking
   async function ask(question, history, replace) {
     setBusy(true);
-    const waiting = botMsg("wait", h("span", { class: "sr", text: "Searching the summaries…" }), h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")));
+    const talk = state.talk;
+    const dots = h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i"));
+    const waiting = botMsg("wait", h("span", { class: "sr", text: "Searching the summaries…" }), dots);
     replace ? replace.replaceWith(waiting) : log.append(waiting);
     scrollToShow(waiting);
     let msg;
     try {
       const answer = await postAsk(question, history);
       msg = answer.abstained ? abstention(answer) : answerMsg(answer);
-      state.history.push({ question, answer: answerText(answer) });
-      state.history = state.history.slice(-MAX_TURNS);
+      if (talk === state.talk) state.history = [...state.history, { question, answer: answerText(answer) }].slice(-MAX_TURNS);
     } catch (err) {
       msg = errorMsg(err, () => ask(question, history, msg));
     }
@@ -404,14 +402,9 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
     let res;
     try {
-      res = await fetch(`${opt.endpoint}/v1/ask`, {
-        method: "POST",
-        mode: "cors",
-        credentials: "omit",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question, history }),
-        signal: ctl.signal,
-      });
+      const body = JSON.stringify({ question, history });
+      const headers = { "Content-Type": "application/json" };
+      res = await fetch(`${opt.endpoint}/v1/ask`, { method: "POST", credentials: "omit", headers, body, signal: ctl.signal });
       if (res.ok) return await res.json();
     } catch (e) {
       throw problem(ctl.signal.aborted ? "timeout" : res ? "server" : "network");
@@ -424,12 +417,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     throw problem(res.status >= 500 ? "server" : "client", message);
   }
 
-  function retryAfter(value) {
-    const seconds = Number(value);
-    if (value && isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
-    const when = value ? Date.parse(value) : NaN;
-    return isNaN(when) ? 5 : Math.max(1, Math.ceil((when - Date.now()) / 1000));
-  }
+  /** Seconds to wait, from a Retry-After header (the service sends whole seconds). */
+  const retryAfter = (value) => Math.max(1, Math.ceil(Number(value) || 5));
 
   const ERRORS = {
     network: "We couldn't reach the news service. Check your connection and try again.",
@@ -445,7 +434,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     const line = h("p", { text });
     const content = [h("div", { class: "tag" }, "Couldn't answer"), line];
     if (kind !== "client") {
-      const btn = h("button", { class: "retry", type: "button", onclick: () => state.busy || retry() }, icon("reset", 14), "Try again");
+      const onclick = () => state.busy || retry();
+      const btn = h("button", { class: "retry", type: "button", onclick }, icon("reset", 14), "Try again");
       content.push(btn);
       if (kind === "rate") countdown(btn, line, err.wait);
     }
@@ -470,7 +460,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     }, 1000);
   }
 
-  // ---- answers ----------------------------------------------------------------------------------------------
+  // ---- answers
   function answerMsg(answer) {
     const sources = new Map((answer.sources || []).map((s) => [s.number, s]));
     const card = h("div", { class: "src", id: nextId("src"), hidden: true });
@@ -480,7 +470,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
       if (i) text.append(" ");
       const [nodes, used] = sentenceNodes(sentence, short);
       if (used) short = null;
-      const chips = (sentence.citations || []).map((c) => citeChip(c, sources.get(c.number), sentence, card, answer.short_answer));
+      const cite = (c) => citeChip(c, sources.get(c.number), sentence, card, answer.short_answer);
+      const chips = (sentence.citations || []).map(cite);
       let tail = ""; // the sentence's last word keeps its chips on its line
       const last = nodes[nodes.length - 1];
       if (typeof last === "string") {
@@ -510,16 +501,11 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
 
   function citeChip(c, source, sentence, card, short) {
     const title = (source && (str(source.title) || str(source.source))) || "news summary";
-    const chip = h("button", {
-      class: "cite",
-      type: "button",
-      "aria-expanded": "false",
-      "aria-controls": card.id,
-      "aria-label": `Source ${c.number}: ${title}`,
-      text: String(c.number),
-    });
+    const label = `Source ${c.number}: ${title}`;
+    const props = { class: "cite", type: "button", "aria-expanded": "false", "aria-controls": card.id };
+    const chip = h("button", { ...props, "aria-label": label }, c.number);
     chip.addEventListener("click", () => {
-      const same = !card.hidden && card.__chip === chip;
+      const same = !card.hidden && card.__chip === chip; // the open chip closes its source
       for (const other of chip.closest(".answer").querySelectorAll(".cite")) other.setAttribute("aria-expanded", "false");
       if (same) {
         card.hidden = true;
@@ -536,7 +522,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   function getDocument(docId) {
     if (!state.docs.has(docId)) {
       const url = `${opt.endpoint}/v1/documents/${encodeURIComponent(docId)}`;
-      const pending = fetch(url, { mode: "cors", credentials: "omit" }).then((res) => {
+      const pending = fetch(url, { credentials: "omit" }).then((res) => {
         if (!res.ok) throw problem(res.status >= 500 ? "server" : "client");
         return res.json();
       });
@@ -554,7 +540,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
       doc = await getDocument(c.doc_id);
     } catch (e) {
       if (card.__chip !== chip) return;
-      const again = h("button", { class: "more", type: "button", onclick: () => showSource(card, c, source, sentence, short, chip) }, "Try again");
+      const onclick = () => showSource(card, c, source, sentence, short, chip);
+      const again = h("button", { class: "more", type: "button", onclick }, "Try again");
       card.replaceChildren(h("p", { class: "note" }, "We couldn't load this source. ", again));
       return;
     }
@@ -571,8 +558,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   function sourceView(doc, c, source, sentence, short, onClose) {
     const text = str(doc.text);
     const title = str(doc.title) || str(source.title) || "News summary";
-    const outlet = str(doc.source) || str(source.source);
-    const meta = [outlet, formatDate(doc.published_at || source.published_at)].filter(Boolean).join(" · ");
+    const meta = metaLine(str(doc.source) || str(source.source), formatDate(doc.published_at || source.published_at));
     let start = c.start;
     let end = c.end;
     if (text.slice(start, end) !== str(sentence.text)) {
@@ -587,19 +573,18 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     } else {
       passage.append(text);
     }
-    const href = safeUrl(doc.url || source.url);
     return [
       h(
         "div",
         { class: "src-h" },
-        h("span", { class: "num", "aria-hidden": "true", text: String(c.number) }),
+        h("span", { class: "num", "aria-hidden": "true", text: c.number }),
         h("h3", { class: "src-t", text: title }),
         h("button", { class: "x", type: "button", "aria-label": "Close source", onclick: onClose }, icon("close", 16)),
       ),
       meta ? h("p", { class: "meta", text: meta }) : null,
       passage,
       found ? null : h("p", { class: "note", text: "This source has changed since the answer was given." }),
-      href ? h("a", { class: "link", href, target: "_blank", rel: "noopener noreferrer" }, "Read the full story", icon("ext", 14)) : null,
+      storyLink(doc.url || source.url),
     ].filter(Boolean);
   }
 
@@ -611,7 +596,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     return [text.slice(0, a), h("strong", { text: text.slice(a, b) }), text.slice(b)];
   }
 
-  // ---- abstentions ------------------------------------------------------------------------------------------
+  // ---- abstentions
   function abstention(answer) {
     const related = (answer.related || []).slice(0, 3).map(relatedItem);
     return botMsg(
@@ -624,26 +609,26 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   }
 
   function relatedItem(p) {
-    const head = [str(p.title), str(p.source), formatDate(p.published_at)].filter(Boolean).join(" · ");
+    const head = metaLine(str(p.title), str(p.source), formatDate(p.published_at));
     const excerpt = h("p", { class: "rel-x", id: nextId("rel"), text: str(p.text) });
-    const more = h("button", { class: "more", type: "button", "aria-expanded": "false", "aria-controls": excerpt.id, text: "Show more" });
+    const props = { class: "more", type: "button", "aria-expanded": "false", "aria-controls": excerpt.id };
+    const more = h("button", props, "Show more");
     more.addEventListener("click", () => {
       const full = excerpt.classList.toggle("full");
       more.setAttribute("aria-expanded", String(full));
       more.textContent = full ? "Show less" : "Show more";
     });
-    const href = safeUrl(p.url);
     return h(
       "li",
       null,
       head ? h("p", { class: "rel-t", text: head }) : null,
       excerpt,
       str(p.text).length > 180 ? more : null,
-      href ? h("a", { class: "link", href, target: "_blank", rel: "noopener noreferrer" }, "Read the full story", icon("ext", 14)) : null,
+      storyLink(p.url),
     );
   }
 
-  // ---- start ----------------------------------------------------------------------------------------------
+  // ---- start
   function mount() {
     document.body.append(host);
   }
