@@ -107,6 +107,7 @@ def handle(args: argparse.Namespace) -> int:
     floors = [parse_floor(text, modes) for text in args.fail_below]
     dataset = load_dataset(args.dataset, args.split, args.queries)
     baseline = load_baseline(args.compare) if args.compare else None
+    out = _run_folder(args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     engine, index = _open_engine(args, dataset)
     plan = _plan(args, dataset, modes, engine)
     try:
@@ -115,7 +116,6 @@ def handle(args: argparse.Namespace) -> int:
         engine.close()
     comparisons = compare(evaluation, baseline) if baseline else []
     failures = check_floors(floors, *_measured(evaluation))
-    out = args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     write_outputs(evaluation, out, comparisons, failures, str(args.compare) if args.compare else None)
     _print_summary(evaluation, comparisons, out)
     if evaluation.failed_modes:
@@ -125,6 +125,17 @@ def handle(args: argparse.Namespace) -> int:
         print(f"newsrag: gate failed: {'; '.join(failures)}", file=sys.stderr)
         return GATE_FAILED
     return 1 if evaluation.failed_modes else 0
+
+
+def _run_folder(folder: Path) -> Path:
+    """Create the run folder before the long work, so a bad --out fails fast."""
+    from rag.errors import InvalidRequestError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot create the run folder {folder}: {exc.strerror or exc}") from None
+    return folder
 
 
 def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], engine: Engine) -> Plan:

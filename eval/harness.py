@@ -25,7 +25,7 @@ from eval.scoring import (
     select_answered,
     select_judged,
 )
-from rag.errors import NewsragError
+from rag.errors import InvalidRequestError, NewsragError
 
 Tick = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Tick]]
@@ -92,6 +92,19 @@ def write_outputs(
     baseline: str | None = None,
 ) -> list[Path]:
     """Write report.md, metrics.json, run.tsv, per_query.jsonl and recall_at_k.png into folder."""
+    try:
+        return _write_all(evaluation, folder, comparisons, failures, baseline)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write the run folder {folder}: {exc.strerror or exc}") from None
+
+
+def _write_all(
+    evaluation: Evaluation,
+    folder: Path,
+    comparisons: Sequence[Comparison],
+    failures: Sequence[str],
+    baseline: str | None,
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = write_run_files(evaluation, folder)
     document = metrics_document(evaluation, comparisons, failures)

@@ -212,3 +212,16 @@ def test_a_failing_mode_is_reported_and_the_others_kept(tmp_path: Path) -> None:
     assert evaluation.modes[0].summary["ndcg@10"] == 0.0  # nothing retrieved
     write_outputs(evaluation, tmp_path / "out")
     assert _metrics(tmp_path / "out")["failed_modes"] == {"broken": "cannot read the ranker model"}
+
+
+def test_an_unwritable_run_folder_fails_before_indexing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_dataset(tmp_path / "set")
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    assert (
+        main(["eval", str(data), "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "file" / "x")])
+        == 1
+    )
+    assert capsys.readouterr().err.startswith("newsrag: error: cannot create the run folder")
+    assert not (tmp_path / "c").exists()
