@@ -76,6 +76,22 @@ HOSTILE_DOCUMENT = {
     + ' a year. Details: <a href="javascript:window.__pwned=1">the authority’s site</a>.',
 }
 
+TITLED_SENTENCE = (
+    "Finland will keep all crossings on its eastern border with Russia closed until further notice, "
+    "the interior ministry said on Thursday."
+)
+TITLED_DOCUMENT = {
+    "id": "ledger-finland-border",
+    "title": "Finland keeps its eastern border closed",
+    "source": "The Northern Ledger",
+    "url": "https://news.example/2024/12/05/finland-border",
+    "published_at": "2024-12-05",
+    "text": TITLED_SENTENCE
+    + " The crossings have been shut since December 2023, after more than 1,300 asylum seekers arrived"
+    + " without visas in a few months. Helsinki accuses Moscow of steering migrants to the frontier, a charge"
+    + " the Kremlin denies.",
+}
+
 # Selectors pierce the widget's open shadow root (Playwright's CSS engine does).
 PANEL = "newsrag-chat .panel"
 REPLIES = "newsrag-chat .msg.bot:not(.wait)"
@@ -156,7 +172,7 @@ def start_api(folder: Path, demo_origin: str) -> tuple[str, subprocess.Popen[byt
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The API (the digest plus the hostile document) and the demo page, each on its own loopback origin."""
+    """The API (the digest, a hostile and a titled document) and the demo page, each on its own origin."""
     folder = tmp_path_factory.mktemp("widget")
     (folder / "demo").mkdir()
     demo_server = start_demo_server(folder / "demo")
@@ -165,7 +181,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         api, process, log = start_api(folder, demo)
         try:
             headers = {"Authorization": f"Bearer {KEY}"}
-            added = httpx.post(f"{api}/v1/documents", json=[HOSTILE_DOCUMENT], headers=headers, timeout=60)
+            documents = [HOSTILE_DOCUMENT, TITLED_DOCUMENT]
+            added = httpx.post(f"{api}/v1/documents", json=documents, headers=headers, timeout=60)
             assert added.status_code == 200, added.text
             write_demo_page(folder / "demo", api)
             yield Site(api, demo, process, log)
@@ -376,6 +393,7 @@ def test_small_screen_panel_fits_the_viewport(browser: Browser, site: Site) -> N
         assert box is not None
         assert box["x"] >= 0 and box["y"] >= 0
         assert box["x"] + box["width"] <= PHONE["width"] and box["y"] + box["height"] <= PHONE["height"]
+        shot(page, "widget-360-open.png")
         ask(page, PATRIOT_Q)
         page.locator(REPLIES).last.locator(".cite").first.click()
         expect(page.locator("newsrag-chat .src mark")).to_have_text(PATRIOT_SENTENCE)
@@ -487,3 +505,45 @@ def test_same_origin_demo_page_uses_the_scripts_origin(browser: Browser, site: S
         assert tab.errors == []
     finally:
         page.context.close()
+
+
+def test_source_card_shows_title_outlet_date_and_a_safe_link(tab: Tab, site: Site) -> None:
+    """The answer is fixed here (ranking is not under test); the document comes from the real service."""
+    text = TITLED_DOCUMENT["text"]
+    start = text.index(TITLED_SENTENCE)
+    doc_id = TITLED_DOCUMENT["id"]
+    citation = {"number": 1, "doc_id": doc_id, "start": start, "end": start + len(TITLED_SENTENCE)}
+    source = {k: TITLED_DOCUMENT[k] for k in ("title", "source", "url")}
+    short = {"text": "until further notice", "doc_id": doc_id, "start": 73, "end": 93, "score": 0.8}
+    answer = {
+        "question": "How long will Finland keep its border closed?",
+        "query": "How long will Finland keep its border closed?",
+        "text": f"{TITLED_SENTENCE}[1]",
+        "abstained": False,
+        "confidence": 0.9,
+        "message": None,
+        "sentences": [{"text": TITLED_SENTENCE, "score": 1.0, "citations": [citation]}],
+        "sources": [{"number": 1, "doc_id": doc_id, **source, "published_at": "2024-12-05T00:00:00Z"}],
+        "short_answer": short,
+        "related": [],
+        "timings": {},
+    }
+    assert text[73:93] == "until further notice"
+    page = tab.page
+    page.route(f"{site.api}/v1/ask", lambda route: route.fulfill(status=200, headers=cors(site), json=answer))
+    open_widget(page)
+    ask(page, answer["question"])
+    reply = page.locator(REPLIES).last
+    expect(reply.locator(".short")).to_have_text("until further notice")
+    with page.expect_response(f"{site.api}/v1/documents/{doc_id}") as fetched:
+        reply.get_by_role("button", name="Source 1: Finland keeps its eastern border closed").click()
+    assert fetched.value.status == 200
+    card = reply.locator(".src")
+    expect(card.locator(".src-t")).to_have_text(TITLED_DOCUMENT["title"])
+    expect(card.locator(".meta")).to_have_text("The Northern Ledger · Dec 5, 2024")
+    expect(card.locator("mark")).to_have_text(TITLED_SENTENCE)
+    link = card.get_by_role("link", name="Read the full story")
+    expect(link).to_have_attribute("href", TITLED_DOCUMENT["url"])
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    shot(page, "widget-desktop-titled-source.png")

@@ -1,11 +1,10 @@
-/*! newsrag chat widget: answers from the news summaries, every sentence quoted and cited.
- * Embed: <script src="https://SERVICE/widget.js" defer></script>
- * Options (data-* on that tag): data-endpoint (default: where this script came from), data-title,
- * data-subtitle, data-placeholder, data-accent, data-position ("bottom-right" | "bottom-left"),
- * data-suggestions ("first question|second question").
- * Theming from the page: --newsrag-accent, --newsrag-accent-text, --newsrag-font, --newsrag-radius.
+/*! newsrag chat widget: answers quoted from the news summaries, each sentence cited to its source.
+ * Embed: <script src="https://SERVICE/widget.js" defer></script>, options as data-* attributes:
+ * endpoint (default: where this script came from), title, subtitle, placeholder, accent,
+ * position ("bottom-right" | "bottom-left"), suggestions ("one question|another").
+ * Theming: --newsrag-accent, --newsrag-accent-text, --newsrag-font, --newsrag-radius on the page.
  * API: window.NewsragWidget.open() / .close() / .ask(question).
- * Safety: text from the service only ever becomes text nodes; links only for http(s) URLs.
+ * Safety: service data only ever becomes text nodes; only http(s) URLs become links.
  */
 (() => {
   "use strict";
@@ -51,7 +50,7 @@ p,h2,h3,ul{margin:0;padding:0}
 .launcher{position:fixed;z-index:var(--z);bottom:20px;right:20px;height:52px;padding:0 20px 0 16px;border-radius:26px;
 display:flex;align-items:center;gap:8px;background:var(--a);color:var(--at);font-weight:600;font-size:15px;
 box-shadow:0 8px 24px -6px rgba(12,22,40,.45),0 2px 6px rgba(12,22,40,.15);transition:transform .15s,box-shadow .15s}
-.launcher:hover{transform:translateY(-1px);box-shadow:0 12px 28px -6px rgba(12,22,40,.5)}
+.launcher:hover{transform:translateY(-1px)}
 .left .launcher{right:auto;left:20px}
 .open .launcher{width:52px;padding:0;justify-content:center}
 .open .launcher .lbl{display:none}
@@ -76,7 +75,7 @@ animation:pop .18s ease-out;transform-origin:bottom right}
 background:var(--soft)}
 .welcome{margin:auto 0;padding:8px 6px 12px;text-align:center}
 .welcome h3{font-size:17px;font-weight:700;margin:10px 0 4px;color:var(--fg)}
-.welcome p{color:var(--mut);font-size:14px;max-width:300px;margin:0 auto}
+.welcome p{color:var(--mut);font-size:14px;max-width:310px;margin:0 auto;text-wrap:balance}
 .badge{width:48px;height:48px;margin:0 auto;border-radius:16px;display:grid;place-items:center;color:var(--a);
 background:var(--tint)}
 .sugg{display:flex;flex-direction:column;gap:8px;margin-top:18px}
@@ -121,10 +120,11 @@ text-decoration:none}
 .rel{list-style:none;display:flex;flex-direction:column;gap:8px;margin-top:10px}
 .rel li{padding:9px 11px;border-radius:10px;background:var(--bg);border:1px solid var(--line)}
 .rel-t{font-size:12.5px;font-weight:700;color:var(--fg)}
-.rel-x{font-size:13px;line-height:1.5;margin-top:2px;color:var(--mut);display:-webkit-box;-webkit-box-orient:vertical;
+.rel-x{font-size:13px;line-height:1.5;margin-top:4px;color:var(--mut);display:-webkit-box;-webkit-box-orient:vertical;
 -webkit-line-clamp:3;overflow:hidden;white-space:pre-wrap}
 .rel-x.full{display:block}
 .more{font-size:12.5px;font-weight:600;color:var(--a);margin-top:4px}
+.acts{display:flex;gap:16px;align-items:center}.acts>*{margin-top:6px}
 .err .bubble{background:#fff5f4;border-color:#f2cdc8;color:#8c2114}
 .err .av{background:#fde8e6;color:#b42318}
 .retry{display:inline-flex;align-items:center;gap:6px;margin-top:10px;padding:6px 12px;border-radius:9px;
@@ -169,7 +169,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid);
+    for (const kid of kids.flat()) if (kid || kid === 0) el.append(kid); // skips null, false and ""
     return el;
   }
 
@@ -177,9 +177,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     const attrs = { viewBox: "0 0 24 24", width: size, height: size, fill: "none", stroke: "currentColor" };
-    Object.assign(attrs, { "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round" });
-    Object.assign(attrs, { "aria-hidden": "true", focusable: "false" });
-    for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, String(v));
+    Object.assign(attrs, { "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": true });
+    for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
     const path = document.createElementNS(ns, "path");
     path.setAttribute("d", ICONS[name]);
     svg.append(path);
@@ -212,7 +211,8 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   function formatDate(value) {
     const date = value ? new Date(value) : null;
     if (!date || isNaN(date)) return "";
-    return date.toLocaleDateString(document.documentElement.lang || undefined, { dateStyle: "medium" });
+    const lang = document.documentElement.lang || undefined; // UTC: a date-only "2024-12-05" stays that day
+    return date.toLocaleDateString(lang, { dateStyle: "medium", timeZone: "UTC" });
   }
 
   const str = (v) => (typeof v === "string" ? v : "");
@@ -442,22 +442,18 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     return botMsg("err", ...content);
   }
 
+  /** Keep the retry button disabled, counting down, until the service's Retry-After has passed. */
   function countdown(btn, line, seconds) {
     const label = btn.lastChild;
     const tick = () => {
-      line.textContent = `${ERRORS.rate} Please wait ${seconds} s, then try again.`;
-      label.textContent = `Try again in ${seconds} s`;
-    };
-    btn.disabled = true;
-    tick();
-    const timer = setInterval(() => {
+      const wait = seconds > 0;
+      line.textContent = ERRORS.rate + (wait ? ` Please wait ${seconds} s, then try again.` : " You can try again now.");
+      label.textContent = wait ? `Try again in ${seconds} s` : "Try again";
+      btn.disabled = wait;
       seconds -= 1;
-      if (seconds > 0) return tick();
-      clearInterval(timer);
-      btn.disabled = false;
-      label.textContent = "Try again";
-      line.textContent = `${ERRORS.rate} You can try again now.`;
-    }, 1000);
+      if (wait) setTimeout(tick, 1000);
+    };
+    tick();
   }
 
   // ---- answers
@@ -484,19 +480,20 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     return botMsg("answer", h("div", { class: "tag" }, "From the summaries"), text, card);
   }
 
-  /** The sentence as text nodes, with the short answer span (when it lies in this sentence) emphasised. */
+  /** The sentence as text nodes, the short answer emphasised when it lies inside this sentence. */
   function sentenceNodes(sentence, short) {
-    const text = str(sentence.text);
-    let at = -1;
-    if (short && short.text) {
-      for (const c of sentence.citations || []) {
-        const off = short.start - c.start;
-        if (c.doc_id === short.doc_id && off >= 0 && text.slice(off, off + short.text.length) === short.text) at = off;
-      }
-    }
-    if (at < 0) return [[text], false];
-    const end = at + short.text.length;
-    return [[text.slice(0, at), h("strong", { class: "short", text: text.slice(at, end) }), text.slice(end)], true];
+    const inside = (c) => short && c.doc_id === short.doc_id && short.start >= c.start && short.end <= c.end;
+    const c = (sentence.citations || []).find(inside);
+    const nodes = c ? withShort(str(sentence.text), c.start, c.doc_id, short, "short") : [str(sentence.text)];
+    return [nodes, nodes.length > 1];
+  }
+
+  /** Text that starts at `offset` in document docId, as nodes with the short answer span in <strong>. */
+  function withShort(text, offset, docId, short, cls) {
+    const a = short && short.doc_id === docId ? short.start - offset : -1;
+    const b = a + (short ? short.end - short.start : 0);
+    if (a < 0 || b > text.length || a >= b) return [text];
+    return [text.slice(0, a), h("strong", { class: cls, text: text.slice(a, b) }), text.slice(b)];
   }
 
   function citeChip(c, source, sentence, card, short) {
@@ -550,29 +547,22 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     const passage = card.querySelector(".passage");
     const mark = passage.querySelector("mark");
     if (mark) passage.scrollTop = Math.max(0, mark.offsetTop - 28);
-    if (card.getBoundingClientRect().bottom > log.getBoundingClientRect().bottom) {
-      log.scrollTop += card.getBoundingClientRect().bottom - log.getBoundingClientRect().bottom + 12;
-    }
+    const over = card.getBoundingClientRect().bottom - log.getBoundingClientRect().bottom;
+    if (over > 0) log.scrollTop += over + 12;
   }
 
   function sourceView(doc, c, source, sentence, short, onClose) {
     const text = str(doc.text);
     const title = str(doc.title) || str(source.title) || "News summary";
     const meta = metaLine(str(doc.source) || str(source.source), formatDate(doc.published_at || source.published_at));
-    let start = c.start;
-    let end = c.end;
-    if (text.slice(start, end) !== str(sentence.text)) {
-      start = text.indexOf(str(sentence.text)); // the document changed since the answer: find the sentence again
-      end = start + str(sentence.text).length;
-    }
-    const found = start >= 0 && str(sentence.text) !== "";
-    const passage = h("div", { class: "passage", tabindex: "0", role: "region", "aria-label": `Text of source ${c.number}` });
-    if (found) {
-      const mark = h("mark", null, ...markNodes(text.slice(start, end), start, short, c.doc_id));
-      passage.append(text.slice(0, start), mark, text.slice(end));
-    } else {
-      passage.append(text);
-    }
+    const quote = str(sentence.text);
+    // The offsets point at the sentence, unless the document changed since the answer: then look for it.
+    const start = text.slice(c.start, c.end) === quote ? c.start : text.indexOf(quote);
+    const found = quote && start >= 0;
+    const mark = found && h("mark", null, ...withShort(quote, start, c.doc_id, short));
+    const label = `Text of source ${c.number}`;
+    const passage = h("div", { class: "passage", tabindex: "0", role: "region", "aria-label": label });
+    passage.append(...(found ? [text.slice(0, start), mark, text.slice(start + quote.length)] : [text]));
     return [
       h(
         "div",
@@ -588,14 +578,6 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     ].filter(Boolean);
   }
 
-  function markNodes(text, offset, short, docId) {
-    if (!short || short.doc_id !== docId) return [text];
-    const a = short.start - offset;
-    const b = short.end - offset;
-    if (a < 0 || b > text.length || a >= b) return [text];
-    return [text.slice(0, a), h("strong", { text: text.slice(a, b) }), text.slice(b)];
-  }
-
   // ---- abstentions
   function abstention(answer) {
     const related = (answer.related || []).slice(0, 3).map(relatedItem);
@@ -609,7 +591,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   }
 
   function relatedItem(p) {
-    const head = metaLine(str(p.title), str(p.source), formatDate(p.published_at));
+    const meta = metaLine(str(p.source), formatDate(p.published_at));
     const excerpt = h("p", { class: "rel-x", id: nextId("rel"), text: str(p.text) });
     const props = { class: "more", type: "button", "aria-expanded": "false", "aria-controls": excerpt.id };
     const more = h("button", props, "Show more");
@@ -621,10 +603,10 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
     return h(
       "li",
       null,
-      head ? h("p", { class: "rel-t", text: head }) : null,
+      str(p.title) && h("p", { class: "rel-t", text: p.title }),
+      meta && h("p", { class: "meta", text: meta }),
       excerpt,
-      str(p.text).length > 180 ? more : null,
-      storyLink(p.url),
+      h("div", { class: "acts" }, str(p.text).length > 180 && more, storyLink(p.url)),
     );
   }
 
