@@ -424,6 +424,7 @@ def test_rate_limit_shows_the_wait_then_retry_works(tab: Tab, site: Site) -> Non
     expect(error).to_contain_text("Please wait 2 s")
     retry = error.get_by_role("button")
     expect(retry).to_be_disabled()
+    shot(page, "widget-desktop-rate-limited.png")
     page.unroute(f"{site.api}/v1/ask")
     expect(retry).to_be_enabled(timeout=4000)
     expect(retry).to_have_text("Try again")

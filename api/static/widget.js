@@ -351,7 +351,6 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   function setBusy(busy) {
     state.busy = busy;
     sendBtn.disabled = busy;
-    log.setAttribute("aria-busy", String(busy));
   }
 
   function botMsg(kind, ...content) {
