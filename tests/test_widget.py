@@ -80,16 +80,18 @@ TITLED_SENTENCE = (
     "Finland will keep all crossings on its eastern border with Russia closed until further notice, "
     "the interior ministry said on Thursday."
 )
+TITLED_SECOND = (
+    "The crossings have been shut since December 2023, after more than 1,300 asylum seekers arrived"
+    " without visas in a few months."
+)
 TITLED_DOCUMENT = {
     "id": "ledger-finland-border",
     "title": "Finland keeps its eastern border closed",
     "source": "The Northern Ledger",
     "url": "https://news.example/2024/12/05/finland-border",
     "published_at": "2024-12-05",
-    "text": TITLED_SENTENCE
-    + " The crossings have been shut since December 2023, after more than 1,300 asylum seekers arrived"
-    + " without visas in a few months. Helsinki accuses Moscow of steering migrants to the frontier, a charge"
-    + " the Kremlin denies.",
+    "text": f"{TITLED_SENTENCE} {TITLED_SECOND} Helsinki accuses Moscow of steering migrants to the frontier,"
+    " a charge the Kremlin denies.",
 }
 
 # Selectors pierce the widget's open shadow root (Playwright's CSS engine does).
@@ -508,36 +510,53 @@ def test_same_origin_demo_page_uses_the_scripts_origin(browser: Browser, site: S
         page.context.close()
 
 
-def test_source_card_shows_title_outlet_date_and_a_safe_link(tab: Tab, site: Site) -> None:
-    """The answer is fixed here (ranking is not under test); the document comes from the real service."""
-    text = TITLED_DOCUMENT["text"]
-    start = text.index(TITLED_SENTENCE)
+def titled_answer(sentences: list[str]) -> dict[str, Any]:
+    """A /v1/ask response citing TITLED_DOCUMENT for each sentence, at the offsets the service would give."""
     doc_id = TITLED_DOCUMENT["id"]
-    citation = {"number": 1, "doc_id": doc_id, "start": start, "end": start + len(TITLED_SENTENCE)}
+    text = TITLED_DOCUMENT["text"]
+
+    def cited(sentence: str) -> dict[str, Any]:
+        start = text.index(sentence)
+        citation = {"number": 1, "doc_id": doc_id, "start": start, "end": start + len(sentence)}
+        return {"text": sentence, "score": 1.0, "citations": [citation]}
+
     source = {k: TITLED_DOCUMENT[k] for k in ("title", "source", "url")}
-    short = {"text": "until further notice", "doc_id": doc_id, "start": 73, "end": 93, "score": 0.8}
-    answer = {
-        "question": "How long will Finland keep its border closed?",
-        "query": "How long will Finland keep its border closed?",
-        "text": f"{TITLED_SENTENCE}[1]",
+    question = "How long will Finland keep its border closed?"
+    return {
+        "question": question,
+        "query": question,
+        "text": " ".join(f"{sentence}[1]" for sentence in sentences),
         "abstained": False,
         "confidence": 0.9,
         "message": None,
-        "sentences": [{"text": TITLED_SENTENCE, "score": 1.0, "citations": [citation]}],
+        "sentences": [cited(sentence) for sentence in sentences],
         "sources": [{"number": 1, "doc_id": doc_id, **source, "published_at": "2024-12-05T00:00:00Z"}],
-        "short_answer": short,
+        "short_answer": {
+            "text": "until further notice",
+            "doc_id": doc_id,
+            "start": 73,
+            "end": 93,
+            "score": 0.8,
+        },
         "related": [],
         "timings": {},
     }
-    assert text[73:93] == "until further notice"
+
+
+def test_source_card_shows_title_outlet_date_and_a_safe_link(tab: Tab, site: Site) -> None:
+    """The answer is fixed here (ranking is not under test); the document comes from the real service."""
+    assert TITLED_DOCUMENT["text"][73:93] == "until further notice"
+    answer = titled_answer([TITLED_SENTENCE, TITLED_SECOND])
     page = tab.page
     page.route(f"{site.api}/v1/ask", lambda route: route.fulfill(status=200, headers=cors(site), json=answer))
     open_widget(page)
     ask(page, answer["question"])
     reply = page.locator(REPLIES).last
     expect(reply.locator(".short")).to_have_text("until further notice")
-    with page.expect_response(f"{site.api}/v1/documents/{doc_id}") as fetched:
-        reply.get_by_role("button", name="Source 1: Finland keeps its eastern border closed").click()
+    chips = reply.get_by_role("button", name="Source 1: Finland keeps its eastern border closed")
+    expect(chips).to_have_count(2)
+    with page.expect_response(f"{site.api}/v1/documents/{TITLED_DOCUMENT['id']}") as fetched:
+        chips.first.click()
     assert fetched.value.status == 200
     card = reply.locator(".src")
     expect(card.locator(".src-t")).to_have_text(TITLED_DOCUMENT["title"])
@@ -548,3 +567,8 @@ def test_source_card_shows_title_outlet_date_and_a_safe_link(tab: Tab, site: Sit
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_attribute("rel", "noopener noreferrer")
     shot(page, "widget-desktop-titled-source.png")
+
+    chips.last.click()  # the second sentence's chip moves the highlight (the document is cached)
+    expect(card.locator("mark")).to_have_text(TITLED_SECOND)
+    expect(chips.first).to_have_attribute("aria-expanded", "false")
+    expect(chips.last).to_have_attribute("aria-expanded", "true")
