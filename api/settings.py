@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10_000_000, ge=1024, description="largest request body accepted (413 above)")
     max_documents: int = Field(1000, ge=1, description="documents per POST /v1/documents (413 above)")
     trusted_proxies: str = Field("127.0.0.1", description="proxies whose X-Forwarded-For names the client")
+    torch_threads: int = Field(
+        1,
+        ge=0,
+        description="torch threads per process; requests run in parallel already (0: torch's default)",
+    )
     log_level: str = Field("info", description="uvicorn and access-log level")
 
     @field_validator("cors_origins", mode="before")
