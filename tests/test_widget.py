@@ -1,7 +1,7 @@
 """The chat widget in a real headless Chromium: a real `newsrag serve`, and the demo page on another origin.
 
-One API server (the shipped digest, a hostile and a titled document) and one browser serve the whole module;
-test opens the demo page, served the way a customer would embed the widget, from a second local origin.
+One API server (the shipped digest, a hostile and a titled document) and one browser serve the module;
+each test opens the demo page, embedded as a customer would embed the widget, from a second local origin.
 Screenshots land in test-artifacts/ for a person to look at.
 """
 
