@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from eval.answer_metrics import contains_answer
@@ -73,21 +75,32 @@ def _dataset_weights(samples: list[Example]) -> dict[str, float]:
     return {name: 1.0 / size for name, size in sizes.items()}
 
 
-def fit_ranker(samples: list[Example]) -> LinearModel:
-    """Logistic regression over candidate sentences; each question and each dataset weighs the same."""
+def fit_ranker(samples: list[Example], l2: float = 0.01) -> LinearModel:
+    """A listwise (conditional logit) ranker: maximise the softmax probability, within each question,
+    of the sentences that hold a gold answer; each dataset weighs the same, with an L2 penalty."""
     per_set = _dataset_weights(samples)
-    x, y, w = [], [], []
+    groups = []
     for s in samples:
-        if not s.answerable or not any(label for _, label in s.candidates):
-            continue
-        for features, label in s.candidates:
-            x.append(features)
-            y.append(label)
-            w.append(per_set[s.dataset] / len(s.candidates))
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(
-        np.asarray(x), np.asarray(y), sample_weight=np.asarray(w)
-    )
-    return LinearModel(float(model.intercept_[0]), tuple(float(v) for v in model.coef_[0]))
+        labels = np.asarray([label for _, label in s.candidates], dtype=bool)
+        if s.answerable and labels.any() and not labels.all():
+            groups.append((np.asarray([f for f, _ in s.candidates]), labels, per_set[s.dataset]))
+    total = sum(weight for _, _, weight in groups)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = l2 * float(w @ w), 2 * l2 * w
+        for x, labels, weight in groups:
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            positive = p[labels].sum()
+            value -= weight / total * float(np.log(positive))
+            target = np.where(labels, p / positive, 0.0)
+            gradient -= weight / total * (target - p) @ x
+        return value, gradient
+
+    start = np.zeros(len(FEATURES))
+    result = minimize(loss, start, jac=True, method="L-BFGS-B")
+    return LinearModel(0.0, tuple(float(v) for v in result.x))
 
 
 def fit_confidence(
@@ -105,7 +118,7 @@ def fit_confidence(
         x.append(confidence_features(ranked))
         y.append(s.answerable and best_label)
         w.append(per_set[s.dataset])
-    xs, ys, ws = np.asarray(x), np.asarray(y), np.asarray(w)
+    xs, ys, ws = np.asarray(x), np.asarray(y), np.asarray(w) / np.mean(w)
     model = LogisticRegression(C=10.0, max_iter=1000).fit(xs, ys, sample_weight=ws)
     fitted = LinearModel(float(model.intercept_[0]), tuple(float(v) for v in model.coef_[0]))
     probabilities = model.predict_proba(xs)[:, 1]
@@ -116,6 +129,20 @@ def fit_confidence(
     return fitted, float(grid[best]), summary
 
 
+def _save_examples(path: Path, samples: list[Example], counts: dict[str, Any]) -> None:
+    rows = [{"dataset": s.dataset, "answerable": s.answerable, "candidates": s.candidates} for s in samples]
+    path.write_text(json.dumps({"counts": counts, "examples": rows}), encoding="utf-8")
+
+
+def _load_examples(path: Path) -> tuple[list[Example], dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    samples = [
+        Example(r["dataset"], tuple((tuple(f), bool(label)) for f, label in r["candidates"]), r["answerable"])
+        for r in data["examples"]
+    ]
+    return samples, data["counts"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Collect dev examples, fit, and write the calibration file."""
     parser = argparse.ArgumentParser(prog="python -m eval.calibrate")
@@ -123,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rtqa", type=int, default=600, help="RealTimeQA dev questions to sample")
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".newsrag" / "eval-cache")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--examples", type=Path, help="cache of the collected dev examples (JSON), reused if present"
+    )
     args = parser.parse_args(argv)
     embedder, config = shared_embedder(), EngineConfig()
     sets = [
@@ -132,13 +162,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     samples: list[Example] = []
     counts = {}
-    for root, count in sets:
+    cached = _load_examples(args.examples) if args.examples and args.examples.is_file() else None
+    for root, count in [] if cached else sets:
         dataset = load_dataset(root)
         engine, _ = open_indexed(dataset, args.cache_dir, config, embedder)
         found = examples(engine, dataset, dev_questions(dataset, count, args.seed))
         counts[dataset.name] = {"questions": len(found), "answerable": sum(e.answerable for e in found)}
         samples.extend(found)
         print(dataset.name, counts[dataset.name], flush=True)
+    if cached:
+        samples, counts = cached
+    elif args.examples:
+        _save_examples(args.examples, samples, counts)
     ranker = fit_ranker(samples)
     confidence_model, threshold, summary = fit_confidence(samples, ranker)
     record = {

@@ -43,7 +43,7 @@ def test_answer_is_the_verbatim_sentence_with_its_citation(digest_engine: Engine
     assert answer.text.startswith(first.text + "[1]")
     assert answer.sources[0].doc_id == PATRIOT
     assert answer.short_answer is not None and answer.short_answer.text == "January 2025"
-    assert 0.5 <= answer.confidence <= 1.0
+    assert digest_engine.config.answer.threshold <= answer.confidence <= 1.0
     assert_citations_exact(digest_engine, answer)
 
 
@@ -85,7 +85,7 @@ def test_follow_up_is_resolved_against_history(digest_engine: Engine) -> None:
 
 
 def test_supporting_sentences_keep_document_order_within_the_budget(digest_engine: Engine) -> None:
-    config = replace(digest_engine.config.answer, support_margin=100.0, max_sentences=4)
+    config = replace(digest_engine.config.answer, support_margin=100.0, max_sentences=4, threshold=0.0)
     digest_engine.config = replace(digest_engine.config, answer=config)
     answer = digest_engine.ask("What will the German Patriot units in Poland do?")
     assert 1 < len(answer.sentences) <= 4
