@@ -4,9 +4,9 @@ Run: .venv/bin/python -m bench.http [--corpus PATH] [--store DIR] [--requests N]
 
 Builds the RealTimeQA store once (reused on later runs), starts `newsrag serve` on a free loopback
 port with the rate limit off, and fires the dataset's questions at it from a bounded pool of client
-threads (1 and 8 concurrent), each phase capped by a request count and a time budget. Then it stops
-the server and calls the same Engine methods in-process with the same questions and concurrency,
-and prints p50/p95/p99 latency, requests/s and the HTTP/in-process ratios.
+threads (1 and 8 concurrent), each phase capped by a request count and a time budget. The same
+questions go, at the same concurrency, to the same Engine methods called in-process, alternating
+with the HTTP rounds; it prints p50/p95/p99 latency, requests/s and the HTTP/in-process ratios.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+
+    def add(self, other: Phase) -> None:
+        """Pool another round into this one."""
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.seconds += other.seconds
 
     def summary(self) -> dict[str, float]:
         """p50/p95/p99 in ms and requests/s."""
@@ -186,21 +192,31 @@ def engine_caller(engine: Engine, endpoint: str) -> Callable[[str], bool]:
 
 
 def measure(
-    make_call: Callable[[str], Callable[[str], bool]], questions: list[str], args: argparse.Namespace
-) -> dict[str, Any]:
-    """Every endpoint at every concurrency, after a short warm-up."""
-    results: dict[str, Any] = {}
+    sides: dict[str, Callable[[str], Callable[[str], bool]]], questions: list[str], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """Every endpoint at every concurrency for each side, alternating sides round by round.
+
+    Alternating short rounds (same questions for both sides) keeps drifting background load from
+    favouring whichever side happened to run first.
+    """
+    results: dict[str, dict[str, Any]] = {side: {} for side in sides}
+    per_round = max(1, args.requests // args.rounds)
     for endpoint in ENDPOINTS:
-        call = make_call(endpoint)
-        for question in questions[:WARMUP]:
-            call(question)
+        calls = {side: make(endpoint) for side, make in sides.items()}
+        for call in calls.values():
+            for question in questions[:WARMUP]:
+                call(question)
         for concurrency in CONCURRENCY:
-            phase = run_phase(call, questions[WARMUP:], concurrency, args.requests, args.seconds)
-            results[f"{endpoint} c={concurrency}"] = phase.summary()
-            print(
-                f"  {endpoint} c={concurrency}: {format_row(results[f'{endpoint} c={concurrency}'])}",
-                flush=True,
-            )
+            phases = {side: Phase() for side in sides}
+            for round_ in range(args.rounds):
+                batch = questions[WARMUP + round_ * per_round :][:per_round]
+                for side, call in calls.items():
+                    phases[side].add(
+                        run_phase(call, batch, concurrency, per_round, args.seconds / args.rounds)
+                    )
+            for side, phase in phases.items():
+                results[side][f"{endpoint} c={concurrency}"] = summary = phase.summary()
+                print(f"  {side:<6} {endpoint} c={concurrency}: {format_row(summary)}", flush=True)
     return results
 
 
@@ -228,32 +244,37 @@ def report(http: dict[str, Any], direct: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    """Build or reuse the store, measure over HTTP, then in-process, and print the comparison."""
+    """Build or reuse the store, measure over HTTP and in-process, and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DATASET / "corpus.jsonl")
     parser.add_argument("--queries", type=Path, default=DATASET / "queries.jsonl")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     parser.add_argument("--requests", type=int, default=300, help="requests per phase (default 300)")
     parser.add_argument("--seconds", type=float, default=30.0, help="time budget per phase (default 30)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternations of HTTP and in-process (default 3)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     build_store(args.store, args.corpus)
     questions = load_questions(args.queries)
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; over HTTP:", flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    config = engine_config()
+    engine = Engine.open(args.store, config, embedder=shared_embedder(config.embedder))
     process, url = start_server(args.store)
     try:
-        http = measure(lambda endpoint: http_caller(url, endpoint), questions, args)
+        sides = {
+            "http": lambda endpoint: http_caller(url, endpoint),
+            "engine": lambda endpoint: engine_caller(engine, endpoint),
+        }
+        results = measure(sides, questions, args)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
-    print("in-process:", flush=True)
-    config = engine_config()
-    engine = Engine.open(args.store, config, embedder=shared_embedder(config.embedder))
-    direct = measure(lambda endpoint: engine_caller(engine, endpoint), questions, args)
-    engine.close()
-    report(http, direct)
+        engine.close()
+    report(results["http"], results["engine"])
     if args.out:
-        args.out.write_text(json.dumps({"http": http, "engine": direct}, indent=2))
+        args.out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -225,45 +225,48 @@ def test_delete_removes_a_document_once(client: TestClient) -> None:
     assert 'newsrag_ingest_documents_total{outcome="added"} 3.0' in metrics
 
 
-def test_queries_during_an_ingest_see_all_of_it_or_none_of_it(client: TestClient) -> None:
-    batch = [
+def grain_reports(count: int) -> list[dict[str, str]]:
+    """Similar small documents from one source, for a big ingest."""
+    return [
         {
             "id": f"load-{i}",
             "source": "Load",
             "text": f"Depot {i} received {i * 7} crates of grain today. "
-            f"The harbour master of port {i} logged the arrival. Inspectors counted every crate.",
+            f"The harbour master of port {i % 9} logged the arrival. Inspectors counted every crate.",
         }
-        for i in range(5)
+        for i in range(count)
     ]
-    big = [dict(d, id=f"{d['id']}-{n}") for n in range(24) for d in batch]  # 120 documents, one transaction
-    outcomes: list[tuple[int, int]] = []
+
+
+def test_queries_during_an_ingest_see_all_of_it_or_none_of_it(client: TestClient) -> None:
+    observed: list[tuple[int, int, int, int]] = []  # stats status, documents, search status, hits
     hits_seen: list[dict[str, Any]] = []
     done = threading.Event()
 
     def read() -> None:
+        query = {"q": "crates of grain at the harbour", "k": 5, "source": "load"}
         while not done.is_set():
-            stats = client.get("/v1/stats")
-            found = client.get(
-                "/v1/search", params={"q": "crates of grain at the harbour", "k": 5, "source": "load"}
+            stats, found = client.get("/v1/stats"), client.get("/v1/search", params=query)
+            hits = found.json().get("hits", [])
+            observed.append(
+                (stats.status_code, stats.json().get("documents", -1), found.status_code, len(hits))
             )
-            outcomes.append((stats.status_code, stats.json()["documents"]))
-            outcomes.append((found.status_code, len(found.json()["hits"])))
-            hits_seen.extend(found.json()["hits"])
+            hits_seen.extend(hits)
 
+    client.app.dependency_overrides[get_settings] = lambda: Settings(api_key=KEY, rate_limit=0)  # type: ignore[attr-defined]
     readers = [threading.Thread(target=read) for _ in range(3)]
     for reader in readers:
         reader.start()
-    with TestClient(
-        create_app(Settings(api_key=KEY, rate_limit=0), engine=client.app.state.engine)
-    ) as writer:  # type: ignore[attr-defined]
-        ingest = writer.post("/v1/documents", json=big, headers=AUTH)
-    done.set()
-    for reader in readers:
-        reader.join()
+    try:
+        ingest = client.post("/v1/documents", json=grain_reports(120), headers=AUTH)  # one transaction
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
     assert ingest.status_code == 200 and ingest.json()["added"] == 120
-    assert outcomes and {status for status, _ in outcomes} == {200}
-    assert {count for _, count in outcomes[0::2]} <= {10, 130}
-    assert {count for _, count in outcomes[1::2]} <= {0, 5}
+    assert observed and {(o[0], o[2]) for o in observed} == {(200, 200)}
+    assert {o[1] for o in observed} <= {10, 130}
+    assert {o[3] for o in observed} <= {0, 5}
     for hit in hits_seen:
         document = client.get(f"/v1/documents/{hit['doc_id']}").json()
         assert document["text"][hit["start"] : hit["end"]] == hit["text"]
