@@ -73,7 +73,7 @@ def log_config(level: str) -> dict[str, Any]:
     }
     config["loggers"]["newsrag.access"] = {
         "handlers": ["newsrag_access"],
-        "level": "INFO",
+        "level": level.upper(),
         "propagate": False,
     }
     config["loggers"]["newsrag"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
