@@ -62,7 +62,7 @@ def list_documents(
 ) -> DocumentPage:
     """Stored documents, newest first, one page at a time."""
     row_filter = to_row_filter(make_filters(source, start, end, "query parameter"))
-    rows = engine.store.snapshot().documents(row_filter, offset, limit + 1)
+    rows = engine.snapshot().documents(row_filter, offset, limit + 1)
     return DocumentPage(
         items=[summary_out(row) for row in rows[:limit]],
         offset=offset,

@@ -60,6 +60,14 @@ class Store:
         """The current read view; hold on to it for a whole query."""
         return self._snapshot
 
+    def refresh(self) -> bool:
+        """Publish a new snapshot when another process has committed since ours; True if it did."""
+        with self._write_lock:
+            if read_generation(self._conn) == self._snapshot.generation:
+                return False
+            self._snapshot = Snapshot(self.folder / DB_NAME, None, self.dimension)
+            return True
+
     def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """Stored content hashes of those documents that exist."""
         found: dict[str, str] = {}

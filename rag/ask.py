@@ -44,7 +44,7 @@ def gather_evidence(
     # One model call: the question, and its resolved form when a follow-up was rewritten.
     vectors = engine.embedder.encode([question] if query == question.strip() else [question, query])
     query_vector = vectors[-1]
-    snapshot = engine.store.snapshot()
+    snapshot = engine.snapshot()
     passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, "hybrid")
     ranker = engine.config.answer.ranker
     candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages, ranker)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Store, StoreError
+from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Snapshot, Store, StoreError
 from rag.ask import answer_question
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
@@ -21,6 +21,7 @@ from rag.retrieval import retrieve
 from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
 
 MAX_K = 1000
+REFRESH_SECONDS = 1.0  # how stale a reader may be about writes made by another process
 
 
 class Engine:
@@ -30,6 +31,18 @@ class Engine:
         self.store = store
         self.embedder = embedder
         self.config = config
+        self._checked_at = time.monotonic()
+
+    def snapshot(self) -> Snapshot:
+        """The current read view, first picking up commits made by other processes (at most once a second)."""
+        now = time.monotonic()
+        if now - self._checked_at >= REFRESH_SECONDS:
+            self._checked_at = now
+            try:
+                self.store.refresh()
+            except StoreError as exc:
+                raise DomainStoreError(str(exc)) from None
+        return self.store.snapshot()
 
     @classmethod
     def open(
@@ -99,7 +112,7 @@ class Engine:
             raise InvalidRequestError("the query is empty: ask about something")
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
-        return retrieve(self.store.snapshot(), query, self.embed_query, k, filters, mode)
+        return retrieve(self.snapshot(), query, self.embed_query, k, filters, mode)
 
     def ask(
         self,
@@ -129,12 +142,12 @@ class Engine:
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document, or None."""
-        row = self.store.snapshot().document(doc_id)
+        row = self.snapshot().document(doc_id)
         return to_document(row) if row else None
 
     def stats(self) -> StoreStats:
         """What the store holds and how it was built."""
-        snapshot = self.store.snapshot()
+        snapshot = self.snapshot()
         manifest = self.store.manifest
         return StoreStats(
             documents=snapshot.count("documents"),

@@ -135,3 +135,14 @@ def test_failed_write_changes_nothing(store: Store) -> None:
     snap = store.snapshot()
     assert snap.count("documents") == 1 and snap.count("chunks") == 1 and snap.vectors.size == 1
     assert (store.folder / DB_NAME).exists()
+
+
+def test_refresh_picks_up_another_writers_commits(tmp_path: Path) -> None:
+    reader = Store.open(tmp_path / "s", MANIFEST)
+    writer = Store.open(tmp_path / "s", MANIFEST)  # as another process would
+    writer.write([_record("a", "alpha harbour", 1)])
+    assert reader.snapshot().count("documents") == 0
+    assert reader.refresh() is True
+    snap = reader.snapshot()
+    assert snap.count("documents") == 1 and snap.vectors.size == 1
+    assert reader.refresh() is False
