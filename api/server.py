@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +36,6 @@ def run(args: argparse.Namespace) -> int:
             f"NEWSRAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
-    if args.workers > 1:
-        print(
-            "newsrag: warning: with --workers > 1 each worker reads its own snapshot of the store; "
-            "documents written through one worker reach the others only when they restart",
-            file=sys.stderr,
-        )
     uvicorn.run(
         APP,
         factory=True,
