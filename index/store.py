@@ -116,13 +116,18 @@ class Store:
             yield self._conn
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(
                 f"write to the store at {self.folder} failed, nothing was changed: {exc}"
             ) from None
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (a full disk or an I/O error fails COMMIT that way).
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def save_vectors(self) -> None:
         """Persist the current FAISS index beside the database (atomic; derived, so best effort)."""
