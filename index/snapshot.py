@@ -109,7 +109,7 @@ class Snapshot:
             f"WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal"
         )
         rows = self._rows(sql, doc_ids)
-        return [SentenceRow(r[0], r[1], r[2], r[3], r[4], np.frombuffer(r[5], dtype=np.float32)) for r in rows]
+        return [SentenceRow(r[0], r[1], r[2], r[3], r[4], np.frombuffer(r[5], np.float32)) for r in rows]
 
     def document(self, doc_id: str) -> DocumentRow | None:
         """One stored document, or None."""
