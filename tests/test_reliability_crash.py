@@ -20,7 +20,7 @@ from rag.loaders import load_documents
 REPO = Path(__file__).resolve().parents[1]
 NEWSRAG = REPO / ".venv" / "bin" / "newsrag"
 BATCH = 20
-DOCUMENTS = 300
+DOCUMENTS = 160
 _WORDS = (
     "council harbour budget storm election river vaccine court strike festival rail bridge "
     "drought market museum school airport factory wildfire treaty minister police hospital"
