@@ -12,8 +12,14 @@ from eval.compare import Comparison
 from eval.metrics import DEPTH, RETRIEVAL_METRICS
 from eval.plot import PLOT_FILE
 from eval.runner import percentile
-from eval.scoring import MEASURED, Evaluation
+from eval.scoring import MEASURED, AnswerResult, Evaluation, ModeResult
+from eval.significance import PERMUTATIONS
 
+FILES = (
+    "- `metrics.json`: everything above, machine-readable",
+    "- `run.tsv`: TREC run, `qid Q0 docid rank score mode`, full depth per mode",
+    "- `per_query.jsonl`: per query: relevant docs, top-10 ranking and metrics per mode, the answer",
+)
 ANSWERABLE = "answerable questions (answer in evidence where the set says)"
 ANSWER_POPULATIONS = {
     "answer_hit": f"{ANSWERABLE}: a gold answer is in the answer's sentences",
@@ -113,46 +119,45 @@ def metrics_document(
     evaluation: Evaluation, comparisons: Sequence[Comparison], failures: Sequence[str]
 ) -> dict[str, Any]:
     """Everything in the report as one JSON-ready object (what --compare reads back)."""
-    answers = evaluation.answers
+    dataset, index = evaluation.dataset, evaluation.index
     return {
         "dataset": {
-            "name": evaluation.dataset.name,
-            "path": str(evaluation.dataset.root),
-            "split": evaluation.dataset.split,
-            **evaluation.dataset.sizes(),
+            "name": dataset.name,
+            "path": str(dataset.root),
+            "split": dataset.split,
+            **dataset.sizes(),
         },
         "settings": dict(evaluation.settings),
-        "index": {
-            "folder": str(evaluation.index.path),
-            "reused": evaluation.index.reused,
-            "seconds": evaluation.index.seconds,
-            "documents": evaluation.index.documents,
-            "chunks": evaluation.index.chunks,
-            "sentences": evaluation.index.sentences,
-        },
+        "index": {"folder": str(index.path), **{k: v for k, v in asdict(index).items() if k != "path"}},
         "queries_run": len(evaluation.queries),
         "judged_queries_run": len(evaluation.judged),
-        "modes": {
-            m.run.mode: {
-                "metrics": dict(m.summary),
-                "queries": len(m.run.rankings),
-                "seconds": m.run.seconds,
-                "latency_ms": _latency(m.run.latencies_ms),
-                "recall_at_k": list(m.curve),
-            }
-            for m in evaluation.modes
-        },
-        "answers": {
-            "status": answers.status,
-            "metrics": dict(answers.summary),
-            "questions": len(answers.run.answers) if answers.run else 0,
-            "seconds": answers.run.seconds if answers.run else None,
-            "latency_ms": _latency(answers.run.latencies_ms) if answers.run else None,
-        },
+        "modes": {m.run.mode: _mode_document(m) for m in evaluation.modes},
+        "answers": _answers_document(evaluation.answers),
         "comparison": [asdict(c) for c in comparisons],
         "failed_modes": dict(evaluation.failed_modes),
         "gate_failures": list(failures),
         "wall_seconds": evaluation.wall_seconds,
+    }
+
+
+def _mode_document(result: ModeResult) -> dict[str, Any]:
+    return {
+        "metrics": dict(result.summary),
+        "queries": len(result.run.rankings),
+        "seconds": result.run.seconds,
+        "latency_ms": _latency(result.run.latencies_ms),
+        "recall_at_k": list(result.curve),
+    }
+
+
+def _answers_document(answers: AnswerResult) -> dict[str, Any]:
+    run = answers.run
+    return {
+        "status": answers.status,
+        "metrics": dict(answers.summary),
+        "questions": len(run.answers) if run else 0,
+        "seconds": run.seconds if run else None,
+        "latency_ms": _latency(run.latencies_ms) if run else None,
     }
 
 
@@ -172,6 +177,10 @@ def _settings_lines(evaluation: Evaluation) -> list[str]:
     ]
 
 
+def _section(title: str, body: Sequence[str]) -> list[str]:
+    return [f"## {title}", "", *body, ""]
+
+
 def markdown_report(
     evaluation: Evaluation, comparisons: Sequence[Comparison], failures: Sequence[str], baseline: str | None
 ) -> str:
@@ -181,56 +190,26 @@ def markdown_report(
         f"# Evaluation of {d.name} ({d.split} split)",
         "",
         f"Wall time {evaluation.wall_seconds:.1f} s (index and queries); {len(evaluation.queries)} queries "
-        "run, "
-        f"{len(evaluation.judged)} of them judged. Retrieval is scored per document (best chunk), "
+        f"run, {len(evaluation.judged)} of them judged. Retrieval is scored per document (its best chunk), "
         f"depth {DEPTH}.",
         "",
-        "## Retrieval",
-        "",
-        *retrieval_table(evaluation),
-        "",
-        "## Answers (engine.ask)",
-        "",
-        *answer_table(evaluation),
-        "",
+        *_section("Retrieval", retrieval_table(evaluation)),
+        *_section("Answers (engine.ask)", answer_table(evaluation)),
     ]
     if baseline is not None:
-        lines += [
-            f"## Compared with `{baseline}`",
-            "",
-            "Two-sided paired randomisation test, 10,000 sign flips, seed 0; no correction for "
-            "multiple comparisons. Answer ratios that are not per-question means have no p-value.",
-            "",
-            *comparison_table(comparisons),
-            "",
-        ]
+        note = (
+            f"Two-sided paired randomisation test, {PERMUTATIONS:,} sign flips, seed 0; no correction for "
+            "multiple comparisons. Answer ratios that are not per-question means have no p-value."
+        )
+        lines += _section(f"Compared with `{baseline}`", [note, "", *comparison_table(comparisons)])
     if evaluation.failed_modes:
-        lines += ["## Failed modes", "", *(f"- {m}: {e}" for m, e in evaluation.failed_modes.items()), ""]
+        lines += _section("Failed modes", [f"- {m}: {e}" for m, e in evaluation.failed_modes.items()])
     if failures:
-        lines += ["## Gate failures", "", *(f"- {f}" for f in failures), ""]
+        lines += _section("Gate failures", [f"- {f}" for f in failures])
     sizes = d.sizes()
-    lines += [
-        "## Dataset",
-        "",
-        *_table(list(sizes), [[str(v) for v in sizes.values()]]),
-        "",
-        "## Settings",
-        "",
-        *_settings_lines(evaluation),
-        "",
-        "## Timings",
-        "",
-        *timing_table(evaluation),
-        "",
-        "## Recall@k",
-        "",
-        f"![recall@k]({PLOT_FILE})",
-        "",
-        "## Files",
-        "",
-        "- `metrics.json`: everything above, machine-readable",
-        "- `run.tsv`: TREC run, `qid Q0 docid rank score mode`, full depth per mode",
-        "- `per_query.jsonl`: per query: relevant docs, top-10 ranking and metrics per mode, the answer",
-        "",
-    ]
+    lines += _section("Dataset", _table(list(sizes), [[str(v) for v in sizes.values()]]))
+    lines += _section("Settings", _settings_lines(evaluation))
+    lines += _section("Timings", timing_table(evaluation))
+    lines += _section("Recall@k", [f"![recall@k]({PLOT_FILE})"])
+    lines += _section("Files", FILES)
     return "\n".join(lines)
