@@ -2,7 +2,7 @@
 
 Run: python -m eval.calibrate [--squad N] [--rtqa N]. The dev data: the digest's own set,
 a sample of SQuAD 2.0 dev (answerable and unanswerable), and RealTimeQA questions dated
-before 2022 (the harness's held-out test part is 2022 onwards).
+before 2022 (questions from 2022 on are never used here, so they stay unseen for a held-out test).
 """
 
 from __future__ import annotations
