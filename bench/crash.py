@@ -18,11 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# Replace this script's folder on the path: bench/http.py would shadow the standard library's http.
+sys.path[0] = str(Path(__file__).resolve().parents[1] / "tests")
 
-from test_reliability_crash import BATCH, run_trial, write_corpus
+from test_reliability_crash import BATCH, run_trial, write_corpus  # noqa: E402
 
-from rag.embedder import shared_embedder
+from rag.embedder import shared_embedder  # noqa: E402
 
 
 def main() -> int:
