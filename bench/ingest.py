@@ -1,6 +1,6 @@
 """Ingest throughput against the raw encoder on the same texts, and store size per chunk.
 
-Run: .venv/bin/python bench/ingest.py [--corpus PATH] [--limit N] [--threads T]
+Run from the repository root: .venv/bin/python -m bench.ingest [--corpus PATH] [--limit N] [--threads T]
 
 Ingests a BEIR corpus.jsonl into a fresh store, then encodes the very texts the ingest
 embedded (chunk inputs and sentences) with the bare model in the same process, and
