@@ -55,6 +55,11 @@ def add_parser(sub: Any) -> None:
     picks.add_argument("--limit", type=_positive, help="run only the first N queries")
     picks.add_argument("--sample", type=_positive, help="run a random sample of N queries (see --seed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    parser.add_argument(
+        "--ids-from",
+        metavar="ID",
+        help="only queries whose id sorts at or after ID (RealTimeQA: 2022 leaves out its dev years)",
+    )
     parser.add_argument("--chunk-tokens", type=_positive, help="chunk size in tokens (default: the engine's)")
     parser.add_argument("--overlap-tokens", type=int, help="chunk overlap in tokens (default: the engine's)")
     parser.set_defaults(handler=handle)
@@ -142,7 +147,9 @@ def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], en
     from eval.datasets import select_queries
     from eval.harness import Plan
 
-    qids = select_queries(dataset, limit=args.limit, sample=args.sample, seed=args.seed)
+    qids = select_queries(
+        dataset, limit=args.limit, sample=args.sample, seed=args.seed, ids_from=args.ids_from
+    )
     chunking = engine.config.chunking
     settings = {
         "dataset": str(args.dataset),
@@ -154,6 +161,7 @@ def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], en
         "limit": args.limit,
         "sample": args.sample,
         "seed": args.seed if args.sample else None,
+        "ids from": args.ids_from,
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
     return Plan(tuple(qids), modes, settings)

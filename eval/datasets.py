@@ -84,10 +84,20 @@ def load_dataset(root: Path, split: str = "test", queries_file: str = QUERIES_FI
 
 
 def select_queries(
-    dataset: Dataset, limit: int | None = None, sample: int | None = None, seed: int = 0
+    dataset: Dataset,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    ids_from: str | None = None,
 ) -> list[str]:
-    """The query ids to run, in file order: judged or answer-keyed ones, cut by limit or sampled."""
+    """The query ids to run, in file order: judged or answer-keyed ones, from an id on, cut or sampled.
+
+    ids_from keeps the ids that sort at or after it: RealTimeQA's ids start with the question's
+    date, so ids_from="2022" is its held-out part (the earlier questions are the dev data).
+    """
     useful = [qid for qid in dataset.queries if dataset.is_judged(qid) or qid in dataset.answers]
+    if ids_from is not None:
+        useful = [qid for qid in useful if qid >= ids_from]
     if sample is not None and sample < len(useful):
         chosen = set(random.Random(seed).sample(useful, sample))
         useful = [qid for qid in useful if qid in chosen]

@@ -17,6 +17,8 @@ _CHUNK_COLUMNS = (
     "c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.text, "
     "d.title, d.source, d.url, d.published_at, d.metadata"
 )
+# BM25 column weights (title, text): title matches count double (chosen on SciFact train).
+LEXICAL_WEIGHTS = (2.0, 1.0)
 _DOC_COLUMNS = "d.doc_id, d.text, d.title, d.source, d.url, d.published_at, d.metadata, d.ingested_at"
 
 
@@ -69,17 +71,46 @@ class Snapshot:
         """Nearest chunks by inner product."""
         return self.vectors.search(vector, k, allowed)
 
-    def lexical(self, match: str, k: int, row_filter: RowFilter | None = None) -> list[tuple[int, float]]:
-        """Chunks matching an FTS5 expression, by BM25 (higher is better)."""
+    def lexical(
+        self,
+        match: str,
+        k: int,
+        row_filter: RowFilter | None = None,
+        weights: tuple[float, float] = LEXICAL_WEIGHTS,
+    ) -> list[tuple[int, float]]:
+        """Chunks matching an FTS5 expression, by BM25 with (title, text) column weights; higher is better."""
         if not match or k <= 0:
             return []
         where, params = _filter_sql(row_filter)
-        sql = (
-            "SELECT f.rowid, -bm25(chunks_fts, 0.5, 1.0) AS score FROM chunks_fts AS f "
-            "JOIN chunks AS c ON c.chunk_id = f.rowid JOIN documents AS d ON d.doc_id = c.doc_id "
-            f"WHERE chunks_fts MATCH ? {where} ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?"
-        )
+        bm25 = _bm25(weights)
+        if where:
+            sql = (
+                f"SELECT f.rowid, -{bm25} AS score FROM chunks_fts AS f "
+                "JOIN chunks AS c ON c.chunk_id = f.rowid JOIN documents AS d ON d.doc_id = c.doc_id "
+                f"WHERE chunks_fts MATCH ? {where} ORDER BY {bm25} LIMIT ?"
+            )
+        else:  # no join: every FTS row is a live chunk, and the join costs more than the ranking
+            sql = f"SELECT rowid, -{bm25} FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {bm25} LIMIT ?"
         return [(int(i), float(s)) for i, s in self._rows(sql, [match, *params, k])]
+
+    def lexical_scores(
+        self, match: str, chunk_ids: list[int], weights: tuple[float, float] = LEXICAL_WEIGHTS
+    ) -> dict[int, float]:
+        """BM25 of the given chunks for an FTS5 expression (corpus-wide statistics); absent when no match."""
+        if not match or not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        bm25 = _bm25(weights)
+        sql = f"SELECT rowid, -{bm25} FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})"
+        return {int(i): float(s) for i, s in self._rows(sql, [match, *chunk_ids])}
+
+    def chunk_vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored unit vectors of the given chunks, by id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._rows(f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({marks})", chunk_ids)
+        return {int(i): np.frombuffer(blob, dtype=np.float32) for i, blob in rows}
 
     def allowed_chunks(self, row_filter: RowFilter) -> np.ndarray:
         """Ids of the chunks whose documents pass the filter."""
@@ -138,6 +169,11 @@ def _document_row(row: tuple) -> DocumentRow:
 
 def _chunk_row(r: tuple) -> ChunkRow:
     return ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], json.loads(r[10]))
+
+
+def _bm25(weights: tuple[float, float]) -> str:
+    title, text = (float(w) for w in weights)  # floats only: they are spliced into the SQL
+    return f"bm25(chunks_fts, {title!r}, {text!r})"
 
 
 def _filter_sql(row_filter: RowFilter | None) -> tuple[str, list[object]]:

@@ -1,0 +1,139 @@
+"""Reranking: a small learned ranker over cheap features of the fused candidates."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index import ChunkRow, Snapshot
+from rag.candidates import Candidates
+from rag.fusion import rank_scores
+from rag.lexical import query_terms
+from rag.ranker_model import Ranker, read_ranker
+
+DEFAULT_RANKER = Path(__file__).with_name("models") / "ranker.json"
+FEATURES = (
+    "dense",  # cosine of query and chunk vectors
+    "dense_gap",  # cosine minus the best cosine in the pool
+    "lexical",  # BM25 over the best BM25 in the pool (0 without a match)
+    "log_bm25",  # log(1 + BM25)
+    "fused",  # the fused score's position between the pool's worst (0) and best (1)
+    "dense_rank",  # 1 / log2(1 + rank by cosine in the pool)
+    "lexical_rank",  # 1 / log2(1 + rank by BM25 in the pool), 0 without a match
+    "sentence",  # best cosine of the query with a sentence inside the chunk
+    "sentence_gap",  # that minus the pool's best
+    "coverage",  # share of query terms found in the chunk or its title
+    "entities",  # share of the query's capitalised words and numbers found in the chunk
+)
+# Tried and dropped (no gain in cross-validation on the training splits): query-bigram adjacency,
+# title-term share, chunks of the same document in the pool, time clustering of the pool.
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+|\b\d[\d.,:/]*\b")
+
+
+@lru_cache(maxsize=4)
+def load_ranker(path: Path) -> Ranker:
+    """The ranker stored at path (read once per process); see rag.ranker_model for the format."""
+    return read_ranker(path, FEATURES)
+
+
+def rerank(
+    ranker: Ranker,
+    snapshot: Snapshot,
+    query: str,
+    vector: np.ndarray,
+    pool: Sequence[tuple[int, float]],
+    candidates: Candidates,
+    rows: Mapping[int, ChunkRow],
+) -> list[tuple[int, float]]:
+    """The pool re-ordered by the ranker's probability (chunks without a stored row are dropped)."""
+    pool = [(i, s) for i, s in pool if i in rows]
+    if not pool:
+        return []
+    matrix = feature_matrix(snapshot, query, vector, pool, candidates, rows)
+    return rank_scores(dict(zip([i for i, _ in pool], ranker.score(matrix).tolist(), strict=True)))
+
+
+def feature_matrix(
+    snapshot: Snapshot,
+    query: str,
+    vector: np.ndarray,
+    pool: Sequence[tuple[int, float]],
+    candidates: Candidates,
+    rows: Mapping[int, ChunkRow],
+) -> np.ndarray:
+    """One row of FEATURES per pooled chunk, in pool order."""
+    ids = [i for i, _ in pool]
+    dense = np.asarray([candidates.dense.get(i, 0.0) for i in ids])
+    bm25 = np.asarray([candidates.lexical.get(i, 0.0) for i in ids])
+    fused = np.asarray([s for _, s in pool])
+    sentence = _best_sentences(snapshot, vector, [rows[i] for i in ids])
+    matches = _lexical_matches(query, [rows[i] for i in ids])
+    columns = {
+        "dense": dense,
+        "dense_gap": dense - dense.max(),
+        "lexical": bm25 / bm25.max() if bm25.max() > 0 else bm25,
+        "log_bm25": np.log1p(np.maximum(bm25, 0.0)),
+        "fused": _unit(fused),
+        "dense_rank": _rank_gain(dense, dense > -np.inf),
+        "lexical_rank": _rank_gain(bm25, bm25 > 0),
+        "sentence": sentence,
+        "sentence_gap": sentence - sentence.max(),
+        **matches,
+    }
+    return np.column_stack([columns[name] for name in FEATURES]).astype(np.float64)
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    span = values.max() - values.min()
+    return (values - values.min()) / span if span > 0 else np.ones_like(values)
+
+
+def _rank_gain(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    return np.where(present, 1.0 / np.log2(1.0 + ranks), 0.0)
+
+
+def _best_sentences(snapshot: Snapshot, vector: np.ndarray, rows: Sequence[ChunkRow]) -> np.ndarray:
+    """Per chunk, the best cosine of the query with a stored sentence inside the chunk's span."""
+    sentences = snapshot.sentences(list(dict.fromkeys(r.doc_id for r in rows)))
+    by_doc: dict[str, list[tuple[int, int, float]]] = {}
+    if sentences:
+        sims = np.stack([s.vector for s in sentences]) @ vector
+        for s, sim in zip(sentences, sims.tolist(), strict=True):
+            by_doc.setdefault(s.doc_id, []).append((s.start, s.end, sim))
+    best = []
+    for row in rows:
+        spans = by_doc.get(row.doc_id, [])
+        best.append(
+            max((sim for start, end, sim in spans if start < row.end and end > row.start), default=0.0)
+        )
+    return np.asarray(best)
+
+
+def _lexical_matches(query: str, rows: Sequence[ChunkRow]) -> dict[str, np.ndarray]:
+    """Per chunk: the shares of the query's terms and of its entities that the chunk (or title) contains."""
+    terms = [_stem(w) for w in _WORD.findall(" ".join(query_terms(query)))]
+    entities = {e.lower() for e in _ENTITY.findall(query)}
+    columns: dict[str, list[float]] = {"coverage": [], "entities": []}
+    for row in rows:
+        text = f"{row.title or ''} {row.text}".lower()
+        columns["coverage"].append(_share(terms, {_stem(w) for w in _WORD.findall(text)}))
+        columns["entities"].append(sum(e in text for e in entities) / len(entities) if entities else 0.0)
+    return {name: np.asarray(values) for name, values in columns.items()}
+
+
+def _stem(word: str) -> str:
+    """A crude stem: the first five characters (enough to match plural and tense variants)."""
+    return word[:5]
+
+
+def _share(wanted: Sequence[object], present: set[Any]) -> float:
+    return sum(w in present for w in wanted) / len(wanted) if wanted else 0.0

@@ -1,0 +1,176 @@
+"""Retrieval stages without a model: query terms, fusion arithmetic, decay, dates, MMR, duplicates, ranker."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.dedupe import collapse_duplicates, jaccard, shingles
+from rag.diversity import mmr
+from rag.errors import InvalidRequestError, ModelNotFoundError
+from rag.fusion import normalise, reciprocal_rank_fusion, score_fusion
+from rag.lexical import fts_query, query_terms
+from rag.ranker_model import FORMAT, LogisticRanker, Tree, TreeRanker, ranker_json, read_ranker
+from rag.recency import decay, question_dates, with_question_dates
+from rag.rerank import DEFAULT_RANKER, FEATURES, load_ranker
+from rag.types import Filters, Passage
+
+
+def test_query_terms_keep_names_numbers_and_punctuated_forms() -> None:
+    assert query_terms("Why did the U.S. send F-16s to Rzeszów for $1.44 billion?") == [
+        "u.s.",
+        "send",
+        "f-16s",
+        "rzeszów",
+        "1.44",
+        "billion",
+    ]
+    assert query_terms("Biden's 1,000 troops: COVID-19 in the 2020s") == [
+        "biden",
+        "1,000",
+        "troops",
+        "covid-19",
+        "2020s",
+    ]
+
+
+def test_fts_query_quotes_each_term_and_adds_joined_spellings() -> None:
+    assert fts_query("the U.S. and F-16s for $1.44 billion") == (
+        '"u.s." OR "us" OR "f" OR "16s" OR "f16s" OR "1.44" OR "billion"'
+    )
+    assert fts_query('1,000 "NEAR(x" OR what') == '"1,000" OR "1000" OR "near" OR "x"'
+    assert fts_query("what is it?") == ""
+
+
+def test_reciprocal_rank_fusion_by_hand() -> None:
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    lexical = [(3, 12.0), (1, 4.0)]
+    fused = dict(reciprocal_rank_fusion([dense, lexical], k=60))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert [i for i, _ in reciprocal_rank_fusion([dense, lexical], k=60)] == [1, 3, 2]
+    weighted = dict(reciprocal_rank_fusion([dense, lexical], k=10, weights=[1.0, 2.0]))
+    assert weighted[3] == pytest.approx(1 / 13 + 2 / 11)
+
+
+def test_normalisers_by_hand() -> None:
+    scores = {1: 2.0, 2: 4.0, 3: 6.0}
+    assert normalise(scores, "minmax") == {1: 0.0, 2: 0.5, 3: 1.0}
+    assert normalise(scores, "max") == pytest.approx({1: 1 / 3, 2: 2 / 3, 3: 1.0})
+    sd = math.sqrt(8 / 3)
+    assert normalise(scores, "zscore") == pytest.approx({1: -2 / sd, 2: 0.0, 3: 2 / sd})
+    assert normalise({}, "minmax") == {}
+    assert normalise({7: 3.0}, "minmax") == {7: 1.0}
+    with pytest.raises(InvalidRequestError, match="unknown normaliser"):
+        normalise(scores, "softmax")
+
+
+def test_score_fusion_by_hand() -> None:
+    dense = {1: 0.9, 2: 0.5, 3: 0.1}  # minmax: 1.0, 0.5, 0.0
+    lexical = {1: 2.0, 3: 10.0}  # minmax: 0.0, 1.0; 2 is absent and gets the floor 0.0
+    fused = score_fusion([dense, lexical], [0.5, 0.5], "minmax")
+    assert fused == [(1, 0.5), (3, 0.5), (2, 0.25)]  # the tie goes to the smaller id
+    assert score_fusion([dense, lexical], [0.8, 0.2]) == [(1, 0.8), (2, 0.4), (3, pytest.approx(0.2))]
+    with pytest.raises(InvalidRequestError, match="2 fusion weights given for 1"):
+        score_fusion([dense], [0.5, 0.5])
+
+
+def test_decay_halves_per_half_life_from_the_newest() -> None:
+    dates = {
+        1: datetime(2024, 3, 1, tzinfo=UTC),  # 30 days before the newest
+        2: datetime(2024, 3, 31, tzinfo=UTC),
+        3: None,
+    }
+    ranked = [(1, 10.0), (2, 6.0), (3, 2.0)]  # minmax: 1.0, 0.5, 0.0
+    result = dict(decay(ranked, dates, half_life_days=30))
+    assert result == pytest.approx({1: 0.5, 2: 0.5, 3: 0.0})
+    assert [i for i, _ in decay(ranked, dates, half_life_days=10)] == [2, 1, 3]  # 1 → 1/8, 2 → 1/2
+    assert decay(ranked, {}, half_life_days=10) == ranked
+    with pytest.raises(ValueError, match="half-life"):
+        decay(ranked, dates, half_life_days=0)
+
+
+def test_question_dates_name_a_period() -> None:
+    march = (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    assert question_dates("What did the Fed decide in March 2024?") == march
+    assert question_dates("the vote on 5 March 2024")[0] == datetime(2024, 3, 5, tzinfo=UTC)  # type: ignore[index]
+    assert question_dates("Who won in 2023?")[1].year == 2023  # type: ignore[index]
+    assert question_dates("the 2022 World Cup final") is None
+    assert question_dates("Feb. 30, 2023") is None
+    given = Filters(published_from=datetime(2020, 1, 1, tzinfo=UTC))
+    assert with_question_dates("in March 2024", given) is given
+    assert with_question_dates("in March 2024", Filters(source="CNN")) == Filters(
+        source="CNN", published_from=march[0], published_to=march[1]
+    )
+
+
+def _passage(chunk_id: int, doc_id: str, text: str, score: float) -> Passage:
+    return Passage(chunk_id=chunk_id, doc_id=doc_id, start=0, end=len(text), text=text, score=score)
+
+
+def test_mmr_prefers_a_novel_passage_over_a_near_copy() -> None:
+    a, b, c = np.array([1.0, 0.0]), np.array([0.99, 0.141]), np.array([0.0, 1.0])
+    pool = [_passage(1, "a", "x", 1.0), _passage(2, "b", "y", 0.9), _passage(3, "c", "z", 0.5)]
+    vectors = {1: a, 2: b / np.linalg.norm(b), 3: c}
+    # relevance 1.0, 0.8, 0.0; after 1: for 2, 0.5·0.8 − 0.5·0.99 < 0 = 0.5·0 − 0.5·0 for 3
+    assert [p.chunk_id for p in mmr(pool, vectors, k=3, lam=0.5)] == [1, 3, 2]
+    assert [p.chunk_id for p in mmr(pool, vectors, k=3, lam=0.7)] == [1, 2, 3]  # 0.56 − 0.297 > 0
+    assert [p.chunk_id for p in mmr(pool, vectors, k=2, lam=1.0)] == [1, 2]  # λ = 1: relevance only
+
+
+def test_duplicates_collapse_into_the_best_passage() -> None:
+    story = "Germany will deploy Patriot missile units to Poland after a stray missile killed two people."
+    pool = [
+        _passage(1, "cnn-1", story, 0.9),
+        _passage(2, "other", "Markets fell on Friday as oil prices rose.", 0.8),
+        _passage(3, "week-7", story.replace("Germany", "Berlin"), 0.7),
+    ]
+    collapsed = collapse_duplicates(pool, {})  # 11 of 13 word 5-grams shared: Jaccard 0.85
+    assert [(p.doc_id, p.also_reported_by) for p in collapsed] == [("cnn-1", ("week-7",)), ("other", ())]
+    assert jaccard(shingles(story), shingles(story)) == 1.0
+    same = np.ones(2) / 2**0.5
+    by_vector = collapse_duplicates(pool, {1: same, 2: same}, cosine=0.95, overlap=1.1)
+    assert [(p.doc_id, p.also_reported_by) for p in by_vector] == [("cnn-1", ("other",)), ("week-7", ())]
+
+
+def test_logistic_ranker_scores_by_its_formula() -> None:
+    ranker = LogisticRanker(("a", "b"), mean=(1.0, 0.0), scale=(2.0, 1.0), coef=(1.0, -1.0), intercept=0.5)
+    z = 0.5 + (3.0 - 1.0) / 2.0 - 1.0  # = 0.5
+    assert ranker.score(np.array([[3.0, 1.0]]))[0] == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_tree_ranker_walks_its_trees_and_survives_a_round_trip(tmp_path: Path) -> None:
+    # root splits on b at 0.5: left leaf 1.0, right node splits on a at 2.0: leaves -1.0 and 3.0
+    tree = Tree(
+        feature=(1, -1, 0, -1, -1),
+        threshold=(0.5, -2.0, 2.0, -2.0, -2.0),
+        left=(1, -1, 3, -1, -1),
+        right=(2, -1, 4, -1, -1),
+        value=(0.0, 1.0, 0.0, -1.0, 3.0),
+    )
+    ranker = TreeRanker(("a", "b"), (tree, tree), learning_rate=0.5, intercept=-1.0)
+    rows = np.array([[9.0, 0.0], [1.0, 1.0], [5.0, 1.0]])
+    expected = [-1.0 + 0.5 * 2 * leaf for leaf in (1.0, -1.0, 3.0)]
+    assert ranker.score(rows) == pytest.approx([1 / (1 + math.exp(-z)) for z in expected])
+    (tmp_path / "trees.json").write_text(ranker_json(ranker, trained_on="by hand"))
+    assert read_ranker(tmp_path / "trees.json", ("a", "b")) == ranker
+
+
+def test_shipped_ranker_loads_and_bad_files_are_refused(tmp_path: Path) -> None:
+    shipped = load_ranker(DEFAULT_RANKER)
+    assert shipped.features == FEATURES
+    assert shipped.score(np.zeros((3, len(FEATURES)))).shape == (3,)
+    body = json.loads(DEFAULT_RANKER.read_text())
+    assert body["format"] == FORMAT
+    body["features"] = ["dense"]
+    (tmp_path / "old.json").write_text(json.dumps(body))
+    with pytest.raises(ModelNotFoundError, match="retrain"):
+        load_ranker(tmp_path / "old.json")
+    with pytest.raises(ModelNotFoundError, match="cannot read"):
+        load_ranker(tmp_path / "missing.json")
