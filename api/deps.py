@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from datetime import UTC, date, datetime, time
 from typing import Annotated
@@ -79,7 +80,25 @@ def parse_bound(value: str | None, *, end: bool) -> datetime | None:
         ) from None
 
 
-def make_filters(source: str | None, start: str | None, end: str | None, where: str) -> Filters | None:
+METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_METADATA_VALUE_CHARS = 200
+
+
+def check_metadata_filter(key: str, value: str) -> None:
+    """Refuse a metadata filter the store cannot look up: keys are 1-64 letters, digits, _ or -."""
+    if not METADATA_KEY.fullmatch(key):
+        raise ValueError(f"metadata key {key!r} is not 1-64 letters, digits, '_' or '-'")
+    if len(value) > MAX_METADATA_VALUE_CHARS:
+        raise ValueError(f"metadata value of {key!r} is over {MAX_METADATA_VALUE_CHARS} characters")
+
+
+def make_filters(
+    source: str | None,
+    start: str | None,
+    end: str | None,
+    where: str,
+    metadata: dict[str, str] | None = None,
+) -> Filters | None:
     """Domain filters from request values; a bad date is a 422 naming the field (`where` says whose)."""
     bounds: list[datetime | None] = []
     for name, value in (("from", start), ("to", end)):
@@ -91,6 +110,9 @@ def make_filters(source: str | None, start: str | None, end: str | None, where: 
     if published_from and published_to and published_from > published_to:
         raise ApiError(422, "validation_error", f"{where} 'from' is after 'to': swap them")
     filters = Filters(
-        source=(source or "").strip() or None, published_from=published_from, published_to=published_to
+        source=(source or "").strip() or None,
+        published_from=published_from,
+        published_to=published_to,
+        metadata=dict(metadata or {}),
     )
     return None if filters.is_empty() else filters

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1", tags=["answers"])
 def ask(body: AskRequest, request: Request, engine: EngineDep) -> AskResponse:
     """Answer with sentences quoted from the summaries, each cited, or say the summaries do not answer."""
     raw = body.filters
-    filters = make_filters(raw.source, raw.from_, raw.to, "body field 'filters'") if raw else None
+    filters = (
+        make_filters(raw.source, raw.from_, raw.to, "body field 'filters'", raw.metadata) if raw else None
+    )
     history = [Turn(question=t.question, answer=t.answer) for t in body.history]
     answer = engine.ask(body.question, filters=filters, history=history, top_k=body.top_k)
     request.app.state.metrics.answers.labels("abstained" if answer.abstained else "answered").inc()

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from api.convert import passage_out
-from api.deps import EngineDep, make_filters
+from api.deps import EngineDep, check_metadata_filter, make_filters
+from api.errors import ApiError
 from api.limits import rate_limit
 from api.responses import errors
-from api.schemas import MAX_DATE_CHARS, MAX_K, MAX_QUESTION_CHARS, MAX_SOURCE_CHARS, SearchResponse
+from api.schemas import (
+    MAX_DATE_CHARS,
+    MAX_K,
+    MAX_METADATA_FILTERS,
+    MAX_QUESTION_CHARS,
+    MAX_SOURCE_CHARS,
+    SearchResponse,
+)
+from rag.retrieval import DEFAULT_MODE, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -38,9 +47,36 @@ def search(
     source: SourceQuery = None,
     start: FromQuery = None,
     end: ToQuery = None,
-    mode: Annotated[Literal["hybrid", "dense", "lexical"], Query(description="retrieval mode")] = "hybrid",
+    meta: Annotated[
+        list[str],
+        Query(
+            max_length=MAX_METADATA_FILTERS,
+            description="metadata filter KEY=VALUE: documents whose metadata holds KEY with exactly VALUE "
+            "(repeatable; all must hold)",
+        ),
+    ] = [],  # noqa: B006 (FastAPI copies query defaults)
+    mode: Annotated[str, Query(description=f"retrieval mode: one of {', '.join(MODES)}")] = DEFAULT_MODE,
 ) -> SearchResponse:
     """Passages best matching q, best first, each with its document's attributes and offsets."""
-    filters = make_filters(source, start, end, "query parameter")
+    if mode not in MODES:
+        raise ApiError(422, "validation_error", f"query parameter 'mode': choose one of {', '.join(MODES)}")
+    filters = make_filters(source, start, end, "query parameter", _metadata(meta))
     passages = engine.search(q, k=k, filters=filters, mode=mode)
     return SearchResponse(query=q, k=k, hits=[passage_out(p) for p in passages])
+
+
+def _metadata(pairs: list[str]) -> dict[str, str]:
+    """`meta=KEY=VALUE` query values as a dict; a malformed one is a 422 naming it."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            if not sep:
+                raise ValueError(f"{pair!r} is not KEY=VALUE")
+            check_metadata_filter(key, value)
+            if key in found:
+                raise ValueError(f"key {key!r} given twice")
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", f"query parameter 'meta': {exc}") from None
+        found[key] = value
+    return found

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import parse_bound
+from api.deps import check_metadata_filter, parse_bound
 
 MAX_QUESTION_CHARS = 1000
 MAX_K = 50
@@ -15,6 +15,7 @@ MAX_HISTORY = 10
 MAX_HISTORY_ANSWER_CHARS = 5000
 MAX_SOURCE_CHARS = 200
 MAX_DATE_CHARS = 40
+MAX_METADATA_FILTERS = 8
 
 
 class Strict(BaseModel):
@@ -29,11 +30,24 @@ class FiltersIn(Strict):
     source: str | None = Field(None, max_length=MAX_SOURCE_CHARS, examples=["CNN"])
     from_: str | None = Field(None, alias="from", max_length=MAX_DATE_CHARS, examples=["2020-01-01"])
     to: str | None = Field(None, max_length=MAX_DATE_CHARS, examples=["2020-12-31T23:59:59Z"])
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_METADATA_FILTERS,
+        description="documents whose metadata holds each key with exactly this value",
+        examples=[{"section": "world"}],
+    )
 
     @field_validator("from_", "to")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
         parse_bound(value, end=False)
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, wanted in value.items():
+            check_metadata_filter(key, wanted)
         return value
 
 

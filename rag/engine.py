@@ -17,7 +17,7 @@ from rag.errors import IndexMismatchError, InvalidRequestError
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
 from rag.loaders import parse_date
-from rag.retrieval import retrieve
+from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
 
 MAX_K = 1000
@@ -105,7 +105,7 @@ class Engine:
         )
 
     def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = DEFAULT_MODE
     ) -> list[Passage]:
         """The k passages that best match query, best first."""
         if not query.strip():

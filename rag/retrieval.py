@@ -49,6 +49,7 @@ PLANS: dict[str, Plan] = {
     "hybrid+recent": Plan(recency=True),
 }
 MODES = tuple(PLANS)
+DEFAULT_MODE = "hybrid"  # what search and ask use unless told otherwise
 
 
 @dataclass(frozen=True)

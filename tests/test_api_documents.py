@@ -123,6 +123,33 @@ def test_upsert_adds_updates_and_skips_unchanged(client: TestClient) -> None:
     assert client.get("/v1/stats").json()["documents"] == 13
 
 
+def test_metadata_filters_restrict_search_and_ask_inside_retrieval(client: TestClient) -> None:
+    regions = [
+        {"id": f"m{i}", "text": f"The mayor of town {i} resigned after the vote.", "region": region}
+        for i, region in enumerate(["north", "south", "north", "east"])
+    ]
+    client.post("/v1/documents", json=regions, headers=AUTH)
+    query = {"q": "the mayor resigned after the vote", "k": 3}
+    north = client.get("/v1/search", params={**query, "meta": "region=north"}).json()["hits"]
+    assert sorted(h["doc_id"] for h in north) == ["m0", "m2"]  # both, though the digest outnumbers them
+    asked = client.post(
+        "/v1/ask", json={"question": "Which mayor resigned?", "filters": {"metadata": {"region": "east"}}}
+    ).json()
+    assert {s["doc_id"] for s in asked["sources"] + asked["related"]} <= {"m3"}
+    bad: str | list[str]
+    for bad, says in [
+        ("region", "is not KEY=VALUE"),
+        ('re"gion=x', "metadata key"),
+        ("region=" + "x" * 201, "over 200 characters"),
+        (["region=north", "region=south"], "given twice"),
+    ]:
+        response = client.get("/v1/search", params={**query, "meta": bad})
+        assert response.status_code == 422 and says in response.json()["error"]["message"]
+    body = {"question": "Which mayor?", "filters": {"metadata": {"bad key": "x"}}}
+    refused = client.post("/v1/ask", json=body)
+    assert refused.status_code == 422 and "metadata key" in refused.json()["error"]["message"]
+
+
 def test_json_lines_are_accepted_by_content_type_or_shape(client: TestClient) -> None:
     lines = "\n".join(json.dumps(d) for d in DOCS[:2]) + "\n\n"
     ndjson = client.post(
