@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index.records import ChunkRow, DocumentRow, RowFilter, SentenceRow
@@ -19,6 +20,10 @@ _CHUNK_COLUMNS = (
 )
 # BM25 column weights (title, text): title matches count double (chosen on SciFact train).
 LEXICAL_WEIGHTS = (2.0, 1.0)
+# FAISS searches one query at a time here, which gains nothing from OpenMP threads; with the
+# cores busy their spin-waits cost ~30 ms a search against ~0.3 ms single-threaded
+# (5,000 vectors, 2 cores under load; bench/retrieval.py). Requests already run side by side.
+faiss.omp_set_num_threads(1)
 _DOC_COLUMNS = "d.doc_id, d.text, d.title, d.source, d.url, d.published_at, d.metadata, d.ingested_at"
 
 
