@@ -146,8 +146,8 @@ def _load_examples(path: Path) -> tuple[list[Example], dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Collect dev examples, fit, and write the calibration file."""
     parser = argparse.ArgumentParser(prog="python -m eval.calibrate")
-    parser.add_argument("--squad", type=int, default=1500, help="SQuAD 2.0 dev questions to sample")
-    parser.add_argument("--rtqa", type=int, default=600, help="RealTimeQA dev questions to sample")
+    parser.add_argument("--squad", type=int, default=1500, help="SQuAD 2.0 dev questions to sample (0: none)")
+    parser.add_argument("--rtqa", type=int, default=600, help="RealTimeQA dev questions to sample (0: none)")
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".newsrag" / "eval-cache")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = {}
     cached = _load_examples(args.examples) if args.examples and args.examples.is_file() else None
     for root, count in [] if cached else sets:
+        if count == 0:
+            continue
         dataset = load_dataset(root)
         engine, _ = open_indexed(dataset, args.cache_dir, config, embedder)
         found = examples(engine, dataset, dev_questions(dataset, count, args.seed))

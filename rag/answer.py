@@ -18,7 +18,16 @@ from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
 ABSTAIN_MESSAGE = "The summaries do not answer this question."
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-CONFIDENCE_FEATURES = ("score", "similarity", "type_match", "margin")
+CONFIDENCE_FEATURES = (
+    "score",
+    "similarity",
+    "type_match",
+    "margin",
+    "idf_coverage",
+    "doc_coverage",
+    "entities",
+    "passage_dense",
+)
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
@@ -52,10 +61,14 @@ class AnswerConfig:
 
 
 def confidence_features(candidates: list[Candidate]) -> tuple[float, ...]:
-    """What confidence is computed from: the best sentence's score, similarity, type match, lead."""
+    """What confidence is computed from: the best sentence's ranker score and its lead over the
+    next, and the best sentence's own features named in CONFIDENCE_FEATURES."""
     best = candidates[0]
     margin = best.score - candidates[1].score if len(candidates) > 1 else 1.0
-    return (best.score, best.similarity, best.features[FEATURES.index("type_match")], margin)
+    own = {"score": best.score, "margin": margin}
+    return tuple(
+        own[name] if name in own else best.features[FEATURES.index(name)] for name in CONFIDENCE_FEATURES
+    )
 
 
 def confidence(candidates: list[Candidate], config: AnswerConfig) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 from rag.answer import ABSTAIN_MESSAGE, cite, confidence, select, short_answer
 from rag.errors import InvalidRequestError
 from rag.followup import resolve_query
-from rag.retrieval import retrieve
+from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.sentences import Candidate, gather_candidates
 from rag.types import Answer, Filters, Passage, Turn
 
@@ -45,7 +45,7 @@ def gather_evidence(
     vectors = engine.embedder.encode([question] if query == question.strip() else [question, query])
     query_vector = vectors[-1]
     snapshot = engine.snapshot()
-    passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, "hybrid")
+    passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, DEFAULT_MODE)
     ranker = engine.config.answer.ranker
     candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages, ranker)
     return Evidence(query, passages, candidates)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -13,7 +14,20 @@ from rag.shortanswer import answer_type, find_short_answer
 from rag.text import content_terms
 from rag.types import Passage
 
-FEATURES = ("similarity", "coverage", "idf_coverage", "type_match", "rank_prior", "novelty", "lead")
+FEATURES = (
+    "similarity",  # cosine of the sentence and the question
+    "coverage",  # share of the question's content terms in the sentence
+    "idf_coverage",  # the same, weighted by IDF over the candidate sentences
+    "type_match",  # 1: holds a span of the expected answer type, -1: none, 0: untyped question
+    "rank_prior",  # 1 / (1 + rank of the best retrieved passage holding it)
+    "novelty",  # share of the sentence's terms the question does not use
+    "lead",  # 1 for a document's first sentence
+    "doc_coverage",  # IDF-weighted share of the question's terms anywhere in the sentence's document
+    "entities",  # share of the question's names and numbers found in the document (1 with none)
+    "passage_dense",  # cosine of the question with the best retrieved passage holding the sentence
+)
+# Names and numbers of a question: capitalised words past its first word, and figures.
+_ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*[\w]|\b\d[\d.,]*\d|\b\d\b")
 
 
 @dataclass(frozen=True)
@@ -62,32 +76,68 @@ def gather_candidates(
     """Sentences inside the retrieved passages, best first by the ranker."""
     if not passages:
         return []
-    rank = {p.chunk_id: i for i, p in enumerate(passages)}
     documents = {p.doc_id: snapshot.document(p.doc_id) for p in passages}
-    raw: list[tuple[str, int, int, int, str, np.ndarray, int]] = []
+    raw: list[tuple[str, int, int, int, str, np.ndarray, Passage]] = []
     seen: set[tuple[str, int]] = set()
     for row in snapshot.sentences(list(documents)):
         document = documents[row.doc_id]
-        covering = [
-            rank[p.chunk_id] for p in passages if p.doc_id == row.doc_id and p.start <= row.start < p.end
-        ]
-        if document is None or not covering or (row.doc_id, row.start) in seen:
+        covering = next(
+            (p for p in passages if p.doc_id == row.doc_id and p.start <= row.start < p.end), None
+        )
+        if document is None or covering is None or (row.doc_id, row.start) in seen:
             continue
         seen.add((row.doc_id, row.start))
         text = document.text[row.start : row.end]
-        raw.append((row.doc_id, row.ordinal, row.start, row.end, text, row.vector, min(covering)))
+        raw.append((row.doc_id, row.ordinal, row.start, row.end, text, row.vector, covering))
     idf, unseen = _local_idf([r[4] for r in raw])
-    asked = content_terms(question)
-    kind = answer_type(question)
+    question_view = QuestionView.of(question, idf, unseen)
+    rank = {p.chunk_id: i for i, p in enumerate(passages)}
+    context = {
+        doc_id: question_view.document_features(f"{d.title or ''} {d.text}")
+        for doc_id, d in documents.items()
+        if d is not None
+    }
     candidates = []
-    for doc_id, ordinal, start, end, text, vector, best_rank in raw:
-        typed = 0.0 if kind is None else (1.0 if find_short_answer(question, text) else -1.0)
+    for doc_id, ordinal, start, end, text, vector, passage in raw:
+        typed = 0.0 if question_view.kind is None else (1.0 if find_short_answer(question, text) else -1.0)
         similarity = float(np.dot(vector, query_vector))
-        features = sentence_features(asked, text, similarity, typed, best_rank, ordinal, idf, unseen)
+        features = (
+            *sentence_features(
+                question_view.asked, text, similarity, typed, rank[passage.chunk_id], ordinal, idf, unseen
+            ),
+            *context[doc_id],
+            passage.scores.get("dense", 0.0),
+        )
         candidates.append(
             Candidate(doc_id, ordinal, start, end, text, vector, features, ranker.logit(features))
         )
     return sorted(candidates, key=lambda c: (-c.score, c.doc_id, c.start))
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """What the features need of the question: its terms with their weights, names and answer type."""
+
+    asked: list[str]
+    weights: dict[str, float]
+    entities: frozenset[str]
+    kind: object
+
+    @classmethod
+    def of(cls, question: str, idf: dict[str, float], unseen: float) -> QuestionView:
+        """The view of question under the candidates' IDF."""
+        asked = content_terms(question)
+        entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(question.strip()))
+        return cls(asked, {t: idf.get(t, unseen) for t in set(asked)}, entities, answer_type(question))
+
+    def document_features(self, text: str) -> tuple[float, float]:
+        """doc_coverage and entities of one document."""
+        terms = set(content_terms(text))
+        total = sum(self.weights.values())
+        coverage = sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
+        lowered = text.lower()
+        found = sum(bool(re.search(rf"(?<!\w){re.escape(e)}(?!\w)", lowered)) for e in self.entities)
+        return coverage, found / len(self.entities) if self.entities else 1.0
 
 
 def sentence_features(
@@ -100,7 +150,7 @@ def sentence_features(
     idf: dict[str, float],
     unseen: float,
 ) -> tuple[float, ...]:
-    """The FEATURES of one sentence for one question, in their order."""
+    """The sentence's own FEATURES (the first seven), in their order."""
     terms = set(content_terms(text))
     wanted = set(asked)
     matched = wanted & terms

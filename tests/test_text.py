@@ -49,3 +49,16 @@ def test_spans_are_ordered_trimmed_and_cover_every_word(text: str) -> None:
             covered[i] = True
         previous_end = span.end
     assert all(covered[i] for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_question_view_weighs_terms_and_checks_names_in_a_document() -> None:
+    from rag.sentences import QuestionView
+
+    view = QuestionView.of("How many Patriot batteries does the US keep in Poland’s east?", {}, 1.0)
+    assert view.entities == {"patriot", "us", "poland"}  # not "How", the question's first word
+    germany = "Germany will deploy Patriot missile units to Poland, Russia’s neighbour, in January 2025."
+    coverage, names = view.document_features(germany)
+    assert names == 2 / 3  # the US is not named (the “us” inside “Russia” does not count)
+    asked = set(view.asked)
+    assert coverage == len(asked & {"patriot", "poland"}) / len(asked)
+    assert QuestionView.of("what is it?", {}, 1.0).document_features("anything") == (0.0, 1.0)
