@@ -96,5 +96,7 @@ def engine_config(settings: Settings) -> EngineConfig:
     One torch thread by default: the threadpool already runs requests side by side, and several
     intra-op threads per query oversubscribe the cores (24 ms vs 680 ms a query on a busy 2-core box).
     """
-    embedder = EmbedderConfig(model_path=settings.model, threads=settings.torch_threads or None)
+    embedder = EmbedderConfig(
+        model_path=settings.model, threads=settings.torch_threads or None, backend=settings.embed_backend
+    )
     return EngineConfig(embedder=embedder, ingest_batch=settings.max_documents)

@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ["NEWSRAG_STORE"] = str(Path(args.store).resolve())
     if args.model:
         os.environ["NEWSRAG_MODEL"] = str(args.model)
+    if getattr(args, "backend", None):
+        os.environ["NEWSRAG_EMBED_BACKEND"] = str(args.backend)
     get_settings.cache_clear()
     try:
         settings = get_settings()

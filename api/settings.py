@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rag.embedder import BACKENDS, DEFAULT_BACKEND
+
 
 class Settings(BaseSettings):
     """Everything the API can be configured with; every field is NEWSRAG_<NAME> in the environment."""
@@ -31,7 +33,10 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         1,
         ge=0,
-        description="torch threads per process; requests run in parallel already (0: torch's default)",
+        description="torch/onnxruntime threads per process; requests already run in parallel (0: default)",
+    )
+    embed_backend: str = Field(
+        DEFAULT_BACKEND, description="embedding backend: torch, onnx (same vectors, faster) or onnx-int8"
     )
     log_level: str = Field("info", description="uvicorn and access-log level")
 
@@ -40,6 +45,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("embed_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {value!r}: choose one of {', '.join(BACKENDS)}")
         return value
 
     @field_validator("api_key", mode="before")

@@ -175,7 +175,7 @@ def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, In
     from eval.index_cache import open_indexed
     from rag.chunking import ChunkingConfig
     from rag.config import EngineConfig
-    from rag.embedder import EmbedderConfig, shared_embedder
+    from rag.embedder import DEFAULT_BACKEND, EmbedderConfig, shared_embedder
 
     chunking = ChunkingConfig()
     if args.chunk_tokens is not None or args.overlap_tokens is not None:
@@ -184,7 +184,9 @@ def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, In
             chunk_tokens=args.chunk_tokens or chunking.chunk_tokens,
             overlap_tokens=chunking.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens,
         )
-    config = EngineConfig(embedder=EmbedderConfig(model_path=args.model), chunking=chunking)
+    backend = getattr(args, "backend", None) or DEFAULT_BACKEND  # the global --backend of newsrag
+    embedder_config = EmbedderConfig(model_path=args.model, backend=backend)
+    config = EngineConfig(embedder=embedder_config, chunking=chunking)
     embedder = shared_embedder(config.embedder)
     with tqdm(total=len(dataset.documents), desc="index", unit="doc", disable=None, file=sys.stderr) as bar:
         engine, index = open_indexed(dataset, args.cache_dir, config, embedder, bar.update)

