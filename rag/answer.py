@@ -54,7 +54,7 @@ class AnswerConfig:
     max_sentences: int = 3
     token_budget: int = 140  # tiktoken tokens of answer text
     support_margin: float = 1.0  # a supporting sentence's ranker score is within this of the best
-    duplicate_cosine: float = 0.93  # sentences this similar are one statement from several outlets
+    duplicate_cosine: float = 0.93  # a sentence this similar to a chosen one is left out as redundant
     threshold: float = float(_CALIBRATION["threshold"])  # abstain below this confidence
     ranker: LinearModel = field(default_factory=lambda: _model("ranker"))
     confidence: LinearModel = field(default_factory=lambda: _model("confidence"))
@@ -84,11 +84,13 @@ def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candi
     groups: list[list[Candidate]] = []
     used = 0
     for candidate in candidates:
-        twin = next((g for g in groups if _same_statement(g[0], candidate, config)), None)
+        twin = next((g for g in groups if _same_text(g[0], candidate)), None)
         if twin is not None:
             if all(c.doc_id != candidate.doc_id for c in twin):
                 twin.append(candidate)
             continue
+        if any(_near_copy(g[0], candidate, config) for g in groups):
+            continue  # says nearly what a chosen sentence says, in other words: adds nothing
         if groups and (
             len(groups) >= config.max_sentences
             or candidate.score < groups[0][0].score - config.support_margin
@@ -102,12 +104,13 @@ def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candi
     return _reading_order(groups)
 
 
-def _same_statement(a: Candidate, b: Candidate, config: AnswerConfig) -> bool:
-    if a.doc_id == b.doc_id:
-        return False
-    return (
-        normalise(a.text) == normalise(b.text) or float(np.dot(a.vector, b.vector)) >= config.duplicate_cosine
-    )
+def _same_text(a: Candidate, b: Candidate) -> bool:
+    """One statement from two outlets: the same words (so each citation slices the shown sentence)."""
+    return a.doc_id != b.doc_id and normalise(a.text) == normalise(b.text)
+
+
+def _near_copy(a: Candidate, b: Candidate, config: AnswerConfig) -> bool:
+    return float(np.dot(a.vector, b.vector)) >= config.duplicate_cosine
 
 
 def _reading_order(groups: list[list[Candidate]]) -> list[list[Candidate]]:

@@ -75,6 +75,26 @@ def test_same_sentence_from_two_outlets_is_said_once_citing_both(engine: Engine)
     assert_citations_exact(engine, answer)
 
 
+def test_a_near_copy_with_other_figures_is_never_cited_for_the_shown_sentence(engine: Engine) -> None:
+    # The two census sentences have a cosine of 0.933: close enough to look like one statement.
+    fresno = (
+        "There were 158,349 households, of which 68,511 (43.3%) had children "
+        "under the age of 18 living in them."
+    )
+    other = "There were 284,499 households, of which 24.5% had children under the age of 18 living with them."
+    engine.ingest(
+        [
+            Document(doc_id="fresno", text=f"Fresno census, 2010. {fresno}", title="Fresno"),
+            Document(doc_id="jacksonville", text=f"Jacksonville census, 2010. {other}", title="Jacksonville"),
+        ]
+    )
+    answer = engine.ask("How many Fresno households had children under the age of 18 living in them?")
+    assert not answer.abstained and answer.sentences[0].text == fresno
+    assert [c.doc_id for c in answer.sentences[0].citations] == ["fresno"]
+    assert other not in answer.text  # adds nothing the shown sentence does not say
+    assert_citations_exact(engine, answer)
+
+
 def test_follow_up_is_resolved_against_history(digest_engine: Engine) -> None:
     history = [Turn("When will Germany deploy Patriot missile units to Poland?", "Starting in January 2025.")]
     answer = digest_engine.ask("Who announced it?", history=history)
