@@ -48,10 +48,12 @@ def score_fusion(
     weights: Sequence[float] | None = None,
     method: str = "minmax",
 ) -> list[tuple[int, float]]:
-    """Σ_lists w · normalised score; an item absent from a list gets that list's lowest normalised value."""
+    """Σ_lists w · normalised score; an item absent from a list gets the bottom of the scale: 0, or
+    that list's lowest normalised value when lower (zscore). Not the lowest value alone: when one
+    item alone matches the query's terms it normalises to 1.0, and the others must not tie with it."""
     weights = _weights(weights, len(score_maps))
     normalised = [normalise(scores, method) for scores in score_maps]
-    floors = [min(n.values(), default=0.0) for n in normalised]
+    floors = [min([0.0, *n.values()]) for n in normalised]
     items = {item for scores in score_maps for item in scores}
     fused = {
         item: sum(w * n.get(item, floor) for n, w, floor in zip(normalised, weights, floors, strict=True))

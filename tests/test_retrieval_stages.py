@@ -77,6 +77,10 @@ def test_score_fusion_by_hand() -> None:
     fused = score_fusion([dense, lexical], [0.5, 0.5], "minmax")
     assert fused == [(1, 0.5), (3, 0.5), (2, 0.25)]  # the tie goes to the smaller id
     assert score_fusion([dense, lexical], [0.8, 0.2]) == [(1, 0.8), (2, 0.4), (3, pytest.approx(0.2))]
+    # One lexical match normalises to 1.0; the items that do not match stay at 0, not tied with it.
+    only = score_fusion([dense, {3: 7.5}], [0.65, 0.35])
+    assert only == [(1, pytest.approx(0.65)), (3, pytest.approx(0.35)), (2, pytest.approx(0.325))]
+    assert [i for i, _ in score_fusion([dense, {}])] == [1, 2, 3]  # no lexical match at all
     with pytest.raises(InvalidRequestError, match="2 fusion weights given for 1"):
         score_fusion([dense], [0.5, 0.5])
 
