@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="print the best passages for a query")
     search.add_argument("query")
     search.add_argument("-k", type=_positive, default=5, help="passages to show (default 5)")
-    search.add_argument("--mode", default="hybrid", help="dense, lexical or hybrid (default)")
+    search.add_argument(
+        "--mode",
+        default="hybrid",
+        help="retrieval mode: dense, lexical, hybrid (default) or a hybrid variant (README: Retrieval)",
+    )
     search.set_defaults(handler=cmd_search)
 
     ask = sub.add_parser("ask", help="answer a question with cited sentences")
