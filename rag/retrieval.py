@@ -35,6 +35,7 @@ class Plan:
     recency: bool = False
     dedupe: bool = False
     mmr: bool = False
+    fill: bool = True  # score fusion: look up each candidate's missing score in the other list
 
 
 PLANS: dict[str, Plan] = {
@@ -47,6 +48,7 @@ PLANS: dict[str, Plan] = {
     "hybrid+dedupe": Plan(dedupe=True),
     "hybrid+mmr": Plan(mmr=True),
     "hybrid+recent": Plan(recency=True),
+    "hybrid-fast": Plan(fill=False),
 }
 MODES = tuple(PLANS)
 DEFAULT_MODE = "hybrid"  # what search and ask use unless told otherwise
@@ -103,7 +105,8 @@ def retrieve(
     match = fts_query(query) if plan.lexical else ""
     depth = max(config.depth, k) if plan.fusion else k
     row_filter = to_row_filter(filters)
-    candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, bool(plan.fusion))
+    fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
+    candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, fill)
     ranked = fuse(plan, candidates, config)
     pool = max(k, config.rerank_depth) if plan.rerank else k
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
