@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -33,7 +34,11 @@ class Store:
         self._conn = conn
         self._write_lock = threading.Lock()
         saved = VectorIndex.load(folder / VECTORS_NAME)
-        self._snapshot = Snapshot(folder / DB_NAME, saved, self.dimension)
+        # Every snapshot handed out, so close() can end the ones readers still hold: a connection
+        # left open keeps SQLite's in-process WAL index alive, and a later open of a replaced or
+        # damaged file in the same process would read through it.
+        self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
+        self._snapshot = self._new_snapshot(saved)
         if saved is None or saved.generation != self._snapshot.generation:
             self.save_vectors()  # it was missing, stale or corrupt, and has just been rebuilt
 
@@ -60,12 +65,17 @@ class Store:
         """The current read view; hold on to it for a whole query."""
         return self._snapshot
 
+    def _new_snapshot(self, vectors: VectorIndex | None) -> Snapshot:
+        snapshot = Snapshot(self.folder / DB_NAME, vectors, self.dimension)
+        self._snapshots.add(snapshot)
+        return snapshot
+
     def refresh(self) -> bool:
         """Publish a new snapshot when another process has committed since ours; True if it did."""
         with self._write_lock:
             if read_generation(self._conn) == self._snapshot.generation:
                 return False
-            self._snapshot = Snapshot(self.folder / DB_NAME, None, self.dimension)
+            self._snapshot = self._new_snapshot(None)
             return True
 
     def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -104,7 +114,7 @@ class Store:
         old_ids = np.asarray([i for chunk_ids in removed.values() for i in chunk_ids], dtype=np.int64)
         add = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
         candidate = self._snapshot.vectors.updated(old_ids, np.asarray(ids, dtype=np.int64), add, generation)
-        self._snapshot = Snapshot(self.folder / DB_NAME, candidate, self.dimension)
+        self._snapshot = self._new_snapshot(candidate)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -144,7 +154,8 @@ class Store:
         """Save the vectors and close the connections."""
         with self._write_lock:
             self.save_vectors()
-            self._snapshot.close()
+            for snapshot in list(self._snapshots):
+                snapshot.close()
             self._conn.close()
 
 
