@@ -104,10 +104,11 @@ class Snapshot:
         """BM25 of the given chunks for an FTS5 expression (corpus-wide statistics); absent when no match."""
         if not match or not chunk_ids:
             return {}
-        marks = ",".join("?" * len(chunk_ids))
-        bm25 = _bm25(weights)
-        sql = f"SELECT rowid, -{bm25} FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({marks})"
-        return {int(i): float(s) for i, s in self._rows(sql, [match, *chunk_ids])}
+        # Every match, filtered here: FTS5 evaluates `MATCH ? AND rowid IN (...)` once per listed
+        # rowid, 7x slower than one pass over the matches (20 vs 2.9 ms, RealTimeQA, 100 ids).
+        wanted = set(chunk_ids)
+        sql = f"SELECT rowid, -{_bm25(weights)} FROM chunks_fts WHERE chunks_fts MATCH ?"
+        return {int(i): float(s) for i, s in self._rows(sql, [match]) if i in wanted}
 
     def chunk_vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         """The stored unit vectors of the given chunks, by id."""
