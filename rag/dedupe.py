@@ -21,7 +21,7 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]
     words = _WORD.findall(text.lower())
     if len(words) <= size:
         return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+    return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
 def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
@@ -72,6 +72,11 @@ def _duplicate_of(
         other_vector = vectors.get(other.chunk_id)
         if vector is not None and other_vector is not None and float(vector @ other_vector) >= cosine:
             return index
-        if jaccard(own, kept_shingles[index]) >= overlap:
+        theirs = kept_shingles[index]
+        # |a ∩ b| / |a ∪ b| <= min / max of the sizes: most pairs are ruled out without a set operation
+        if (
+            min(len(own), len(theirs)) >= overlap * max(len(own), len(theirs))
+            and jaccard(own, theirs) >= overlap
+        ):
             return index
     return None
