@@ -27,6 +27,8 @@ def ask(body: AskRequest, request: Request, engine: EngineDep) -> AskResponse:
         make_filters(raw.source, raw.from_, raw.to, "body field 'filters'", raw.metadata) if raw else None
     )
     history = [Turn(question=t.question, answer=t.answer) for t in body.history]
-    answer = engine.ask(body.question, filters=filters, history=history, top_k=body.top_k)
+    answer = engine.ask(
+        body.question, filters=filters, history=history, top_k=body.top_k, half_life_days=body.half_life_days
+    )
     request.app.state.metrics.answers.labels("abstained" if answer.abstained else "answered").inc()
     return answer_out(answer)

@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.limits import rate_limit
 from api.responses import errors
 from api.schemas import (
+    HALF_LIFE_DESCRIPTION,
     MAX_DATE_CHARS,
     MAX_K,
     MAX_METADATA_FILTERS,
@@ -19,7 +20,7 @@ from api.schemas import (
     MAX_SOURCE_CHARS,
     SearchResponse,
 )
-from rag.retrieval import DEFAULT_MODE, MODES
+from rag.retrieval import DEFAULT_MODE, MAX_HALF_LIFE_DAYS, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -56,12 +57,15 @@ def search(
         ),
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
     mode: Annotated[str, Query(description=f"retrieval mode: one of {', '.join(MODES)}")] = DEFAULT_MODE,
+    half_life: Annotated[
+        float | None, Query(gt=0, le=MAX_HALF_LIFE_DAYS, description=HALF_LIFE_DESCRIPTION)
+    ] = None,
 ) -> SearchResponse:
     """Passages best matching q, best first, each with its document's attributes and offsets."""
     if mode not in MODES:
         raise ApiError(422, "validation_error", f"query parameter 'mode': choose one of {', '.join(MODES)}")
     filters = make_filters(source, start, end, "query parameter", _metadata(meta))
-    passages = engine.search(q, k=k, filters=filters, mode=mode)
+    passages = engine.search(q, k=k, filters=filters, mode=mode, half_life_days=half_life)
     return SearchResponse(query=q, k=k, hits=[passage_out(p) for p in passages])
 
 

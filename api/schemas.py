@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import check_metadata_filter, parse_bound
+from rag.retrieval import MAX_HALF_LIFE_DAYS
 
 MAX_QUESTION_CHARS = 1000
 MAX_K = 50
@@ -16,6 +17,9 @@ MAX_HISTORY_ANSWER_CHARS = 5000
 MAX_SOURCE_CHARS = 200
 MAX_DATE_CHARS = 40
 MAX_METADATA_FILTERS = 8
+HALF_LIFE_DESCRIPTION = (
+    "favour recent news: scores halve with every this many days of age (default: no decay)"
+)
 
 
 class Strict(BaseModel):
@@ -66,6 +70,9 @@ class AskRequest(Strict):
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
     top_k: int | None = Field(
         None, ge=1, le=MAX_K, description="passages to retrieve (default: the engine's)"
+    )
+    half_life_days: float | None = Field(
+        None, gt=0, le=MAX_HALF_LIFE_DAYS, description=HALF_LIFE_DESCRIPTION, examples=[7]
     )
 
     @field_validator("question")

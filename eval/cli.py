@@ -60,6 +60,11 @@ def add_parser(sub: Any) -> None:
         metavar="ID",
         help="only queries whose id sorts at or after ID (RealTimeQA: 2022 leaves out its dev years)",
     )
+    parser.add_argument(
+        "--as-asked",
+        action="store_true",
+        help="search each question as of its date in answers.jsonl: documents published later are hidden",
+    )
     parser.add_argument("--chunk-tokens", type=_positive, help="chunk size in tokens (default: the engine's)")
     parser.add_argument("--overlap-tokens", type=int, help="chunk overlap in tokens (default: the engine's)")
     parser.set_defaults(handler=handle)
@@ -104,17 +109,22 @@ def _progress(label: str, total: int) -> Iterator[Tick]:
 def handle(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; 3 when a floor is not met, 1 when a mode failed."""
     from eval.compare import compare, load_baseline
-    from eval.datasets import load_dataset
+    from eval.datasets import load_dataset, select_queries
     from eval.gate import GATE_FAILED, check_floors, parse_floor
-    from eval.harness import evaluate, write_outputs
+    from eval.harness import as_of_filters, evaluate, write_outputs
 
     modes = parse_modes(args.modes)
     floors = [parse_floor(text, modes) for text in args.fail_below]
     dataset = load_dataset(args.dataset, args.split, args.queries)
     baseline = load_baseline(args.compare) if args.compare else None
+    qids = select_queries(
+        dataset, limit=args.limit, sample=args.sample, seed=args.seed, ids_from=args.ids_from
+    )
+    if args.as_asked:
+        as_of_filters(dataset, qids)  # every question dated, or a one-line error before indexing
     out = _run_folder(args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     engine, index = _open_engine(args, dataset)
-    plan = _plan(args, dataset, modes, engine)
+    plan = _plan(args, qids, modes, engine)
     try:
         evaluation = evaluate(dataset, engine, index, plan, _progress)
     finally:
@@ -143,13 +153,9 @@ def _run_folder(folder: Path) -> Path:
     return folder
 
 
-def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], engine: Engine) -> Plan:
-    from eval.datasets import select_queries
+def _plan(args: argparse.Namespace, qids: list[str], modes: tuple[str, ...], engine: Engine) -> Plan:
     from eval.harness import Plan
 
-    qids = select_queries(
-        dataset, limit=args.limit, sample=args.sample, seed=args.seed, ids_from=args.ids_from
-    )
     chunking = engine.config.chunking
     settings = {
         "dataset": str(args.dataset),
@@ -162,9 +168,10 @@ def _plan(args: argparse.Namespace, dataset: Dataset, modes: tuple[str, ...], en
         "sample": args.sample,
         "seed": args.seed if args.sample else None,
         "ids from": args.ids_from,
+        "as asked": "each question sees only documents published by its date" if args.as_asked else None,
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }
-    return Plan(tuple(qids), modes, settings)
+    return Plan(tuple(qids), modes, settings, as_asked=args.as_asked)
 
 
 def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, IndexInfo]:

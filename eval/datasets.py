@@ -6,6 +6,7 @@ import json
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ class AnswerKey:
     answers: tuple[str, ...]
     is_impossible: bool | None = None
     answer_in_evidence: bool | None = None
+    asked: datetime | None = None  # when the question was asked (a bare date means its last instant)
 
 
 @dataclass(frozen=True)
@@ -215,8 +217,22 @@ def _answers(path: Path) -> dict[str, AnswerKey]:
             answers=tuple(g for g in golds if g.strip()),
             is_impossible=_flag(record, "is_impossible", path, line),
             answer_in_evidence=_flag(record, "answer_in_evidence", path, line),
+            asked=_asked(record.get("date"), path, line),
         )
     return answers
+
+
+def _asked(value: Any, path: Path, line: int) -> datetime | None:
+    """The moment a question was asked: a bare date stands for the end of that day."""
+    try:
+        moment = parse_date(value)
+    except CorpusFormatError as exc:
+        raise CorpusFormatError(
+            exc.reason.replace("'published_at'", "'date'"), path=str(path), line=line
+        ) from None
+    if moment is not None and len(str(value).strip()) <= len("2024-12-05"):
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return moment
 
 
 def _flag(record: dict[str, Any], key: str, path: Path, line: int) -> bool | None:

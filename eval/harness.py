@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.compare import Comparison
-from eval.datasets import Dataset
+from eval.datasets import AnswerKey, Dataset
 from eval.index_cache import IndexInfo
 from eval.outputs import METRICS_FILE, REPORT_FILE, write_atomic, write_run_files
 from eval.plot import PLOT_FILE, plot_recall_curves
@@ -26,6 +26,9 @@ from eval.scoring import (
     select_judged,
 )
 from rag.errors import InvalidRequestError, NewsragError
+from rag.types import Filters
+
+NO_KEY = AnswerKey(())
 
 Tick = Callable[[int], None]
 ProgressFactory = Callable[[str, int], AbstractContextManager[Tick]]
@@ -44,6 +47,7 @@ class Plan:
     qids: tuple[str, ...]
     modes: tuple[str, ...]
     settings: Mapping[str, object] = field(default_factory=dict)
+    as_asked: bool = False  # search and ask each question as of its date: later documents are hidden
 
 
 def evaluate(
@@ -56,11 +60,12 @@ def evaluate(
     """Run every mode over the judged queries and ask() over the answer-keyed ones; score both."""
     started = time.perf_counter()
     judged = select_judged(dataset, plan.qids)
+    filters = as_of_filters(dataset, plan.qids) if plan.as_asked else None
     results, failed = [], {}
     for mode in plan.modes:
         try:
             with progress(mode, len(judged)) as tick:
-                run = run_mode(engine, judged, mode, progress=tick)
+                run = run_mode(engine, judged, mode, progress=tick, filters=filters)
         except NewsragError as exc:  # one broken mode must not cost the others' results
             failed[mode] = str(exc)
             continue
@@ -69,7 +74,7 @@ def evaluate(
     if answers.status == MEASURED and isinstance(engine, Asker):
         answered = select_answered(dataset, plan.qids)
         with progress("ask", len(answered)) as tick:
-            answer_run = ask_all(engine, answered, progress=tick)
+            answer_run = ask_all(engine, answered, progress=tick, filters=filters)
         answers = score_answers(answer_run, dataset, engine)
     return Evaluation(
         dataset=dataset,
@@ -82,6 +87,21 @@ def evaluate(
         wall_seconds=time.perf_counter() - started + index.seconds,
         failed_modes=failed,
     )
+
+
+def as_of_filters(dataset: Dataset, qids: Sequence[str]) -> dict[str, Filters]:
+    """Each question's filter to what was published by the time it was asked (its answers.jsonl date).
+
+    A live service answers from the news published so far; a dataset indexed whole would otherwise
+    offer a question stories written years after it was asked.
+    """
+    undated = [qid for qid in qids if dataset.answers.get(qid, NO_KEY).asked is None]
+    if undated:
+        raise InvalidRequestError(
+            f"{len(undated)} of {len(qids)} questions have no date in answers.jsonl (first: {undated[0]}); "
+            "as-asked runs need each question's date"
+        )
+    return {qid: Filters(published_to=dataset.answers[qid].asked) for qid in qids}
 
 
 def write_outputs(

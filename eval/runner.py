@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from eval.metrics import DEPTH
 from rag.engine import MAX_K
-from rag.types import Answer, Document, Passage
+from rag.types import Answer, Document, Filters, Passage
 
 Progress = Callable[[int], None]
 
@@ -24,7 +24,7 @@ class Searcher(Protocol):
 class Asker(Protocol):
     """What the harness needs from an engine for answers."""
 
-    def ask(self, question: str) -> Answer: ...
+    def ask(self, question: str, filters: Any = None) -> Answer: ...
 
     def document(self, doc_id: str) -> Document | None: ...
 
@@ -53,12 +53,12 @@ class AnswerRun:
 
 
 def rank_documents(
-    engine: Searcher, query: str, mode: str, depth: int = DEPTH
+    engine: Searcher, query: str, mode: str, depth: int = DEPTH, filters: Filters | None = None
 ) -> tuple[tuple[str, float], ...]:
     """The depth best documents, each scored by its best chunk; asks for more chunks until depth is met."""
     k = min(MAX_K, depth * 2)
     while True:
-        passages = engine.search(query, k=k, mode=mode)
+        passages = engine.search(query, k=k, filters=filters, mode=mode)
         best: dict[str, float] = {}
         for passage in passages:  # engine order is best first, whatever the score's scale
             best.setdefault(passage.doc_id, passage.score)
@@ -73,28 +73,34 @@ def run_mode(
     mode: str,
     depth: int = DEPTH,
     progress: Progress | None = None,
+    filters: Mapping[str, Filters] | None = None,
 ) -> ModeRun:
-    """Rank documents for every query under one mode."""
+    """Rank documents for every query under one mode, each under its filters when given."""
     rankings: dict[str, tuple[tuple[str, float], ...]] = {}
     latencies: list[float] = []
     started = time.perf_counter()
     for qid, text in queries.items():
         tick = time.perf_counter()
-        rankings[qid] = rank_documents(engine, text, mode, depth)
+        rankings[qid] = rank_documents(engine, text, mode, depth, (filters or {}).get(qid))
         latencies.append((time.perf_counter() - tick) * 1000)
         if progress is not None:
             progress(1)
     return ModeRun(mode, rankings, time.perf_counter() - started, tuple(latencies))
 
 
-def ask_all(engine: Asker, queries: Mapping[str, str], progress: Progress | None = None) -> AnswerRun:
-    """Compose an answer for every query."""
+def ask_all(
+    engine: Asker,
+    queries: Mapping[str, str],
+    progress: Progress | None = None,
+    filters: Mapping[str, Filters] | None = None,
+) -> AnswerRun:
+    """Compose an answer for every query, each under its filters when given."""
     answers: dict[str, Answer] = {}
     latencies: list[float] = []
     started = time.perf_counter()
     for qid, text in queries.items():
         tick = time.perf_counter()
-        answers[qid] = engine.ask(text)
+        answers[qid] = engine.ask(text, filters=(filters or {}).get(qid))
         latencies.append((time.perf_counter() - tick) * 1000)
         if progress is not None:
             progress(1)

@@ -33,7 +33,12 @@ class Evidence:
 
 
 def gather_evidence(
-    engine: Engine, question: str, filters: Filters | None, history: Sequence[Turn], k: int
+    engine: Engine,
+    question: str,
+    filters: Filters | None,
+    history: Sequence[Turn],
+    k: int,
+    half_life_days: float | None = None,
 ) -> Evidence:
     """Retrieve passages for the (resolved) question and rank their stored sentences."""
     if not question.strip():
@@ -45,7 +50,9 @@ def gather_evidence(
     vectors = engine.embedder.encode([question] if query == question.strip() else [question, query])
     query_vector = vectors[-1]
     snapshot = engine.snapshot()
-    passages = retrieve(snapshot, query, lambda _: query_vector, k, filters, DEFAULT_MODE)
+    passages = retrieve(
+        snapshot, query, lambda _: query_vector, k, filters, DEFAULT_MODE, half_life_days=half_life_days
+    )
     ranker = engine.config.answer.ranker
     candidates = gather_candidates(snapshot, query, _unit(vectors.sum(axis=0)), passages, ranker)
     return Evidence(query, passages, candidates)
@@ -57,11 +64,12 @@ def answer_question(
     filters: Filters | None,
     history: Sequence[Turn],
     top_k: int | None,
+    half_life_days: float | None = None,
 ) -> Answer:
     """Engine.ask's body: a cited extractive answer, or an abstention with related passages."""
     started = time.perf_counter()
     config = engine.config.answer
-    evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k)
+    evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k, half_life_days)
     score = confidence(evidence.candidates, config)
     if not evidence.candidates or score < config.threshold:
         return Answer(

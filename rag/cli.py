@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rag.engine import Engine
 
 DEFAULT_STORE = ".newsrag"
+HALF_LIFE_HELP = "favour recent news: scores halve with every DAYS of age (default: no decay)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="hybrid",
         help="retrieval mode: dense, lexical, hybrid (default) or a hybrid variant (README: Retrieval)",
     )
+    search.add_argument("--half-life", type=_days, metavar="DAYS", help=HALF_LIFE_HELP)
     search.set_defaults(handler=cmd_search)
 
     ask = sub.add_parser("ask", help="answer a question with cited sentences")
     ask.add_argument("question")
+    ask.add_argument("--half-life", type=_days, metavar="DAYS", help=HALF_LIFE_HELP)
     ask.set_defaults(handler=cmd_ask)
 
     stats = sub.add_parser("stats", help="what the store holds")
@@ -104,6 +107,16 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
     return number
+
+
+def _days(value: str) -> float:
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
+    if not days > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of days")
+    return days
 
 
 def open_engine(args: argparse.Namespace, *, seed: bool) -> Engine:
@@ -155,7 +168,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     """newsrag search QUERY: the best passages with source and score."""
     engine = open_engine(args, seed=True)
-    passages = engine.search(args.query, k=args.k, mode=args.mode)
+    passages = engine.search(args.query, k=args.k, mode=args.mode, half_life_days=args.half_life)
     if not passages:
         print("no passages found")
     for rank, p in enumerate(passages, start=1):
@@ -172,7 +185,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsrag ask QUESTION: the answer with its citations and sources."""
     engine = open_engine(args, seed=True)
-    answer = engine.ask(args.question)
+    answer = engine.ask(args.question, half_life_days=args.half_life)
     if answer.abstained:
         print(answer.message or "The summaries do not answer this question.")
         if answer.related:

@@ -105,14 +105,21 @@ class Engine:
         )
 
     def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = DEFAULT_MODE
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = DEFAULT_MODE,
+        half_life_days: float | None = None,
     ) -> list[Passage]:
-        """The k passages that best match query, best first."""
+        """The k passages that best match query, best first; half_life_days favours recent ones."""
         if not query.strip():
             raise InvalidRequestError("the query is empty: ask about something")
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
-        return retrieve(self.snapshot(), query, self.embed_query, k, filters, mode)
+        return retrieve(
+            self.snapshot(), query, self.embed_query, k, filters, mode, half_life_days=half_life_days
+        )
 
     def ask(
         self,
@@ -120,9 +127,13 @@ class Engine:
         filters: Filters | None = None,
         history: Sequence[Turn] | None = None,
         top_k: int | None = None,
+        half_life_days: float | None = None,
     ) -> Answer:
-        """Answer with verbatim cited sentences from the summaries, or abstain and offer related ones."""
-        return answer_question(self, question, filters, history or (), top_k)
+        """Answer with verbatim cited sentences from the summaries, or abstain and offer related ones.
+
+        half_life_days draws on recent passages first (see Engine.search).
+        """
+        return answer_question(self, question, filters, history or (), top_k, half_life_days)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""

@@ -29,10 +29,12 @@ def decay(
     half_life_days: float,
     reference: datetime | None = None,
 ) -> list[tuple[int, float]]:
-    """Re-rank by s · 2^(−age / half-life), s the min-max normalised score, age in days before reference.
+    """Re-rank by s · 2^(−age / half-life), s the normalised score, age in days before reference.
 
-    The reference defaults to the newest dated item, so "latest" is relative to what matched; an
-    undated item counts as UNDATED_HALF_LIVES half-lives old. half_life_days must be positive.
+    Scores are divided by the best one (min-max only if some are negative), so the pool's last
+    item keeps its share instead of dropping to zero. The reference defaults to the newest dated
+    item, so "latest" is relative to what matched; an undated item counts as UNDATED_HALF_LIVES
+    half-lives old. half_life_days must be positive.
     """
     if half_life_days <= 0:
         raise ValueError(f"half-life of {half_life_days} days must be positive")
@@ -40,7 +42,7 @@ def decay(
     if not ranked or not known:
         return list(ranked)
     newest = reference or max(known)
-    scores = normalise(dict(ranked), "minmax")
+    scores = normalise(dict(ranked), "max" if min(s for _, s in ranked) >= 0 else "minmax")
     decayed = {}
     for item, score in scores.items():
         date = dates.get(item)

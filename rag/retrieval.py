@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -51,6 +51,7 @@ PLANS: dict[str, Plan] = {
     "hybrid-fast": Plan(fill=False),
 }
 MODES = tuple(PLANS)
+MAX_HALF_LIFE_DAYS = 36500  # a century: longer is no decay at all
 DEFAULT_MODE = "hybrid"  # what search and ask use unless told otherwise
 
 
@@ -66,7 +67,7 @@ class RetrievalConfig:
     normaliser: str = "minmax"
     ranker: Path = DEFAULT_RANKER
     rerank_depth: int = 50
-    half_life_days: float = 30.0
+    half_life_days: float = 7.0  # RealTimeQA dev as asked: nDCG@10 .980 .980 .978 .974 at 2, 7, 14, 30 d
     duplicate_cosine: float = DUPLICATE_COSINE
     mmr_lambda: float = MMR_LAMBDA
 
@@ -94,11 +95,23 @@ def retrieve(
     filters: Filters | None = None,
     mode: str = "hybrid",
     config: RetrievalConfig = DEFAULT_CONFIG,
+    half_life_days: float | None = None,
 ) -> list[Passage]:
-    """The k best passages for query under the given mode, best first."""
+    """The k best passages for query under the given mode, best first.
+
+    half_life_days turns on the recency stage with that half-life, whatever the mode.
+    """
     plan = PLANS.get(mode)
     if plan is None:
         raise InvalidRequestError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    if half_life_days is not None:
+        if not 0 < half_life_days <= MAX_HALF_LIFE_DAYS:
+            raise InvalidRequestError(
+                f"half-life of {half_life_days:g} days is out of range: "
+                f"use more than 0, up to {MAX_HALF_LIFE_DAYS}"
+            )
+        plan = replace(plan, recency=True)
+        config = replace(config, half_life_days=half_life_days)
     if plan.recency:
         filters = with_question_dates(query, filters)
     vector = embed(query) if plan.dense else None
@@ -108,7 +121,7 @@ def retrieve(
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
     candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, fill)
     ranked = fuse(plan, candidates, config)
-    pool = max(k, config.rerank_depth) if plan.rerank else k
+    pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
     rows = snapshot.chunks([i for i, _ in ranked[:pool]])
     if plan.rerank and vector is not None:

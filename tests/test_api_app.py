@@ -91,6 +91,8 @@ def test_search_returns_passages_whose_offsets_slice_their_documents(client: Tes
         ({"q": "nato", "from": "2024-13-01"}, "query parameter 'from'"),
         ({"q": "nato", "from": "2024-02-01", "to": "2024-01-01"}, "query parameter 'from'"),
         ({"q": "nato", "mode": "psychic"}, "query parameter 'mode'"),
+        ({"q": "nato", "half_life": 0}, "query parameter 'half_life'"),
+        ({"q": "nato", "half_life": "soon"}, "query parameter 'half_life'"),
     ],
 )
 def test_search_rejects_bad_parameters_with_a_message_naming_them(

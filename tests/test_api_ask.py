@@ -99,6 +99,8 @@ def test_filters_and_top_k_are_accepted(client: TestClient) -> None:
     body = client.post("/v1/ask", json=payload).json()
     assert body["abstained"] is True  # no document has that source
     assert body["sources"] == []
+    recent = client.post("/v1/ask", json={"question": PATRIOT_QUESTION, "half_life_days": 7}).json()
+    assert recent["abstained"] is False and recent["sources"]
 
 
 @pytest.mark.parametrize(
@@ -110,6 +112,7 @@ def test_filters_and_top_k_are_accepted(client: TestClient) -> None:
         ({"question": "x" * 1001}, "body field 'question'"),
         ({"question": "ok", "top_k": 0}, "body field 'top_k'"),
         ({"question": "ok", "top_k": 51}, "body field 'top_k'"),
+        ({"question": "ok", "half_life_days": -7}, "body field 'half_life_days'"),
         ({"question": "ok", "history": [{"question": "q"}] * 11}, "body field 'history'"),
         ({"question": "ok", "history": [{"answer": "a"}]}, "body field 'history.0.question'"),
         ({"question": "ok", "filters": {"from": "last week"}}, "body field 'filters.from'"),

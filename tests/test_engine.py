@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,29 @@ def test_filters_keep_k_results(engine: Engine) -> None:
     assert len(hits) == 4 and {p.source for p in hits} == {"AP"}
 
 
+def test_a_half_life_puts_this_weeks_story_above_an_older_closer_match(engine: Engine) -> None:
+    older = "The city council voted on the new harbour bridge budget on Monday, approving the bridge budget."
+    newer = "Councillors approved more money for the harbour bridge."
+    others = ["A storm closed the ski resort.", "The museum opened a new wing.", "Rail fares rise in May."]
+    engine.ingest(
+        [
+            Document(doc_id="older", text=older, published_at=datetime(2024, 1, 8, tzinfo=UTC)),
+            Document(doc_id="newer", text=newer, published_at=datetime(2024, 3, 4, tzinfo=UTC)),
+            *(
+                Document(doc_id=f"other{i}", text=t, published_at=datetime(2024, 1, 1, tzinfo=UTC))
+                for i, t in enumerate(others)
+            ),
+        ]
+    )
+    question = "council vote on the harbour bridge budget"
+    assert [p.doc_id for p in engine.search(question, k=2)] == ["older", "newer"]
+    assert [p.doc_id for p in engine.search(question, k=2, half_life_days=7)] == ["newer", "older"]  # 1/256
+    # Eight weeks apart, a half-life of ten years changes nothing.
+    assert [p.doc_id for p in engine.search(question, k=2, half_life_days=3650)] == ["older", "newer"]
+    answer = engine.ask("What did councillors approve for the harbour bridge?", half_life_days=7)
+    assert answer.sources[0].doc_id == "newer" if answer.sources else answer.related[0].doc_id == "newer"
+
+
 def test_bad_queries_are_refused(digest_engine: Engine) -> None:
     with pytest.raises(InvalidRequestError, match="empty"):
         digest_engine.search("   ")
@@ -101,6 +125,8 @@ def test_bad_queries_are_refused(digest_engine: Engine) -> None:
         digest_engine.search("NATO", k=0)
     with pytest.raises(InvalidRequestError, match="unknown retrieval mode"):
         digest_engine.search("NATO", mode="psychic")
+    with pytest.raises(InvalidRequestError, match="half-life of 0 days is out of range"):
+        digest_engine.search("NATO", half_life_days=0)
 
 
 def test_batches_commit_separately(engine: Engine, digest_documents: list[Document]) -> None:

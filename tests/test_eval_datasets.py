@@ -78,6 +78,16 @@ def test_qrels_answers_and_sizes(tmp_path: Path) -> None:
     }
 
 
+def test_a_question_date_means_the_end_of_that_day(tmp_path: Path) -> None:
+    answers = [
+        {"_id": "q1", "answers": ["Alpha"], "date": "2020/01/03"},
+        {"_id": "q2", "answers": ["Seven"], "date": "2026-07-09T08:30:00Z"},
+    ]
+    dataset = load_dataset(_write(tmp_path / "set", CORPUS, QRELS, answers))
+    assert dataset.answers["q1"].asked == datetime(2020, 1, 3, 23, 59, 59, 999999, tzinfo=UTC)
+    assert dataset.answers["q2"].asked == datetime(2026, 7, 9, 8, 30, tzinfo=UTC)
+
+
 def test_query_selection_keeps_useful_queries_in_file_order(tmp_path: Path) -> None:
     dataset = load_dataset(_write(tmp_path / "set", CORPUS, QRELS, ANSWERS))
     assert select_queries(dataset) == ["q1", "q2", "q4"]  # q3 (only a 0 grade) and q5 are unused
@@ -113,6 +123,12 @@ def test_query_selection_keeps_useful_queries_in_file_order(tmp_path: Path) -> N
         (
             lambda f: (f / "answers.jsonl").write_text('{"_id": "q1", "answers": "x"}\n'),
             "'answers' must be a list",
+        ),
+        (
+            lambda f: (f / "answers.jsonl").write_text(
+                '{"_id": "q1", "answers": ["x"], "date": "last week"}\n'
+            ),
+            "answers.jsonl:1: 'date' value 'last week'",
         ),
         (lambda f: (f / "qrels" / "test.tsv").unlink(), "qrels of split 'test' file is missing"),
     ],

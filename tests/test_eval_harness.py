@@ -225,3 +225,46 @@ def test_an_unwritable_run_folder_fails_before_indexing(
     )
     assert capsys.readouterr().err.startswith("newsrag: error: cannot create the run folder")
     assert not (tmp_path / "c").exists()
+
+
+def test_as_asked_hides_what_was_published_after_each_question(tmp_path: Path) -> None:
+    """A question from March is judged on March's news: the May story with the same words is not there yet."""
+    data = tmp_path / "dated"
+    (data / "qrels").mkdir(parents=True)
+    corpus = [
+        ("march", "2024-03-02", "Harbour city council elected Ana Lopes as its mayor on Friday."),
+        ("may", "2024-05-10", "Harbour city council elected Ana Lopes as its mayor again after a recount."),
+        ("tide", "2024-03-01", "A spring tide flooded the harbour promenade overnight."),
+    ]
+    rows = {
+        "corpus": [{"_id": d, "text": t, "metadata": {"date": day}} for d, day, t in corpus],
+        "queries": [{"_id": "q1", "text": "Whom did the harbour city council elect as mayor?"}],
+        "answers": [{"_id": "q1", "answers": ["Ana Lopes"], "date": "2024/03/04"}],
+    }
+    for name, records in rows.items():
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (data / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tmarch\t1\n", encoding="utf-8")
+    cache = ["--cache-dir", str(tmp_path / "cache"), "--modes", "hybrid,hybrid+recent"]
+    assert main(["eval", str(data), *cache, "--out", str(tmp_path / "all")]) == 0
+    assert main(["eval", str(data), *cache, "--as-asked", "--out", str(tmp_path / "asked")]) == 0
+
+    def ranked(run: str, mode: str) -> list[str]:
+        record = json.loads((tmp_path / run / "per_query.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        return [doc for doc, _ in record["retrieval"][mode]["ranking"]]
+
+    assert "may" in ranked("all", "hybrid")
+    for mode in ("hybrid", "hybrid+recent"):
+        assert ranked("asked", mode)[0] == "march" and "may" not in ranked("asked", mode)
+    assert _metrics(tmp_path / "asked")["settings"]["as asked"]
+    answer = json.loads((tmp_path / "asked" / "per_query.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    cited = {c["doc_id"] for s in answer["answer"]["sentences"] for c in s["citations"]}
+    assert cited and cited <= {"march", "tide"}
+
+
+def test_as_asked_needs_every_question_dated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_dataset(tmp_path / "set")
+    argv = ["eval", str(data), "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--as-asked"]
+    assert main([*argv, "--modes", "lexical"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("newsrag: error: 7 of 7 questions have no date in answers.jsonl (first: q1)")

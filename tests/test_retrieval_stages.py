@@ -91,10 +91,12 @@ def test_decay_halves_per_half_life_from_the_newest() -> None:
         2: datetime(2024, 3, 31, tzinfo=UTC),
         3: None,
     }
-    ranked = [(1, 10.0), (2, 6.0), (3, 2.0)]  # minmax: 1.0, 0.5, 0.0
+    ranked = [(1, 10.0), (2, 6.0), (3, 2.0)]  # over the best: 1.0, 0.6, 0.2
     result = dict(decay(ranked, dates, half_life_days=30))
-    assert result == pytest.approx({1: 0.5, 2: 0.5, 3: 0.0})
-    assert [i for i, _ in decay(ranked, dates, half_life_days=10)] == [2, 1, 3]  # 1 → 1/8, 2 → 1/2
+    assert result == pytest.approx({1: 0.5, 2: 0.6, 3: 0.1})  # undated: one half-life old
+    assert [i for i, _ in decay(ranked, dates, half_life_days=90)] == [1, 2, 3]  # 1 → 0.79
+    negative = dict(decay([(1, 1.0), (2, -1.0)], {1: None, 2: dates[2]}, half_life_days=30))
+    assert negative == pytest.approx({1: 0.5, 2: 0.0})  # some negative: min-max
     assert decay(ranked, {}, half_life_days=10) == ranked
     with pytest.raises(ValueError, match="half-life"):
         decay(ranked, dates, half_life_days=0)
