@@ -58,7 +58,9 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
     (
         re.compile(
-            r"^\s*(who|whom|whose)\b|\b(which|what) (person|leader|official|president|minister)\b", re.I
+            r"^\s*(who|whom|whose)\b|\b(which|what) "
+            r"(person|leader|official|president|minister|chancellor|envoy|ambassador|spokesperson)\b",
+            re.I,
         ),
         AnswerType.PERSON,
     ),
@@ -115,6 +117,11 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     return spans
 
 
+def _echoes(term: str, asked: set[str]) -> bool:
+    """The term is one of the question's, or shares its first six letters with one (Germany, German)."""
+    return term in asked or (len(term) >= 6 and any(a[:6] == term[:6] for a in asked if len(a) >= 6))
+
+
 def find_short_answer(question: str, sentence: str) -> Span | None:
     """The best candidate of the question's answer type in the sentence, near the question's words."""
     kind = answer_type(question)
@@ -130,8 +137,8 @@ def find_short_answer(question: str, sentence: str) -> Span | None:
     for start, end in candidates(sentence, kind):
         text = sentence[start:end]
         terms = content_terms(text)
-        if terms and all(t in asked for t in terms):
-            continue  # the question already says it
+        if terms and all(_echoes(t, asked) for t in terms):
+            continue  # the question already says it ("German" when it asks about Germany)
         distance = min((abs(a - start) for a in anchors), default=len(sentence))
         score = 1.0 / (1.0 + distance / 40.0)
         if best is None or score > best.score:

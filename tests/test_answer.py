@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
+from rag.shortanswer import AnswerType, answer_type, find_short_answer
 from rag.types import Answer, Document, Turn
 
 PATRIOT = "5df9e3f3ff27d6f8"
@@ -138,3 +139,24 @@ def test_every_citation_slices_its_sentence_for_generated_questions(
     answer = digest_engine.ask(" ".join(words) + end)
     assert answer.abstained == (not answer.sentences)
     assert_citations_exact(digest_engine, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which city's logistics hub will the air defenses guard?", AnswerType.PLACE),
+        ("Which chancellor met Zelensky?", AnswerType.PERSON),
+        ("How many fire units take part?", AnswerType.NUMBER),
+        ("What fighter jets is France sending?", None),
+    ],
+)
+def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> None:
+    assert answer_type(question) is kind
+
+
+def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> None:
+    question = "Which chancellor did Zelensky meet in Berlin?"
+    assert find_short_answer(question, "Zelensky met German Chancellor Olaf Scholz.").text == (  # type: ignore[union-attr]
+        "German Chancellor Olaf Scholz"
+    )
+    assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
