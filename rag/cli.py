@@ -114,8 +114,12 @@ def _days(value: str) -> float:
         days = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
-    if not days > 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number of days")
+    from rag.retrieval import MAX_HALF_LIFE_DAYS
+
+    if not 0 < days <= MAX_HALF_LIFE_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a number of days above 0, up to {MAX_HALF_LIFE_DAYS}"
+        )
     return days
 
 

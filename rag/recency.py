@@ -74,13 +74,18 @@ def question_dates(question: str) -> tuple[datetime, datetime] | None:
 
 
 def with_question_dates(question: str, filters: Filters | None) -> Filters | None:
-    """The filters, restricted to the period the question names unless they already restrict dates."""
-    if filters is not None and (filters.published_from or filters.published_to):
-        return filters
+    """The filters, further restricted to the period the question names, if it names one.
+
+    A period the filters already bound is narrowed, never widened: the later start and the
+    earlier end win, so "in March 2024" asked with a `to` of 10 March looks at 1-10 March.
+    """
     period = question_dates(question)
     if period is None:
         return filters
-    return replace(filters or Filters(), published_from=period[0], published_to=period[1])
+    given = filters or Filters()
+    start = max(d for d in (period[0], given.published_from) if d is not None)
+    end = min(d for d in (period[1], given.published_to) if d is not None)
+    return replace(given, published_from=start, published_to=end)
 
 
 def _day(year: int, month: int, day: int) -> tuple[datetime, datetime] | None:

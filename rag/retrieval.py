@@ -116,13 +116,13 @@ def retrieve(
         filters = with_question_dates(query, filters)
     vector = embed(query) if plan.dense else None
     match = fts_query(query) if plan.lexical else ""
-    depth = max(config.depth, k) if plan.fusion else k
+    pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
+    pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
+    depth = max(config.depth, pool) if plan.fusion else pool  # a single list must fill the pool itself
     row_filter = to_row_filter(filters)
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
     candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, fill)
     ranked = fuse(plan, candidates, config)
-    pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
-    pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
     rows = snapshot.chunks([i for i, _ in ranked[:pool]])
     if plan.rerank and vector is not None:
         ranked = rerank(load_ranker(config.ranker), snapshot, query, vector, ranked[:pool], candidates, rows)

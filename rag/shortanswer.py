@@ -117,9 +117,21 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     return spans
 
 
+# A place and its people or language differ by these endings: Germany/German, China/Chinese, Iran/Iranian.
+_PLACE_ENDINGS = ("y", "a", "e", "o")
+_PEOPLE_ENDINGS = ("ese", "ian", "an", "n", "i")
+
+
+def _cut(term: str, endings: tuple[str, ...]) -> set[str]:
+    return {term} | {term[: -len(end)] for end in endings if term.endswith(end) and len(term) - len(end) >= 4}
+
+
 def _echoes(term: str, asked: set[str]) -> bool:
-    """The term is one of the question's, or shares its first six letters with one (Germany, German)."""
-    return term in asked or (len(term) >= 6 and any(a[:6] == term[:6] for a in asked if len(a) >= 6))
+    """The term is one of the question's, or a place or its people named by the other (German, Germany)."""
+    if term in asked:
+        return True
+    place, people = _cut(term, _PLACE_ENDINGS), _cut(term, _PEOPLE_ENDINGS)
+    return any(place & _cut(a, _PEOPLE_ENDINGS) or people & _cut(a, _PLACE_ENDINGS) for a in asked)
 
 
 def find_short_answer(question: str, sentence: str) -> Span | None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
-from rag.shortanswer import AnswerType, answer_type, find_short_answer
+from rag.shortanswer import AnswerType, _echoes, answer_type, find_short_answer
 from rag.types import Answer, Document, Turn
 
 PATRIOT = "5df9e3f3ff27d6f8"
@@ -160,3 +160,22 @@ def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> No
         "German Chancellor Olaf Scholz"
     )
     assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
+    assert find_short_answer("Who praised China?", "Chinese officials praised the plan.") is None
+
+
+@pytest.mark.parametrize(
+    ("asked", "named", "echoes"),
+    [
+        ("germany", "german", True),
+        ("chinese", "china", True),
+        ("russia", "russian", True),
+        ("israeli", "israel", True),
+        ("iran", "iranian", True),
+        ("christopher", "christine", False),
+        ("christina", "christine", False),
+        ("robert", "robertson", False),
+        ("roberts", "robertson", False),
+    ],
+)
+def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: str, echoes: bool) -> None:
+    assert _echoes(named, {asked}) is echoes

@@ -93,6 +93,9 @@ def test_search_returns_passages_whose_offsets_slice_their_documents(client: Tes
         ({"q": "nato", "mode": "psychic"}, "query parameter 'mode'"),
         ({"q": "nato", "half_life": 0}, "query parameter 'half_life'"),
         ({"q": "nato", "half_life": "soon"}, "query parameter 'half_life'"),
+        ({"q": "nato", "half_life": "nan"}, "query parameter 'half_life'"),
+        ({"q": "nato", "half_life": "inf"}, "query parameter 'half_life'"),
+        ({"q": "nato", "half_life": 36501}, "query parameter 'half_life'"),
     ],
 )
 def test_search_rejects_bad_parameters_with_a_message_naming_them(

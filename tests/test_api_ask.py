@@ -113,6 +113,7 @@ def test_filters_and_top_k_are_accepted(client: TestClient) -> None:
         ({"question": "ok", "top_k": 0}, "body field 'top_k'"),
         ({"question": "ok", "top_k": 51}, "body field 'top_k'"),
         ({"question": "ok", "half_life_days": -7}, "body field 'half_life_days'"),
+        ({"question": "ok", "half_life_days": "a fortnight"}, "body field 'half_life_days'"),
         ({"question": "ok", "history": [{"question": "q"}] * 11}, "body field 'history'"),
         ({"question": "ok", "history": [{"answer": "a"}]}, "body field 'history.0.question'"),
         ({"question": "ok", "filters": {"from": "last week"}}, "body field 'filters.from'"),
@@ -131,6 +132,14 @@ def test_ask_rejects_out_of_bounds_input_naming_the_field(
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert error["message"].startswith(field)
+
+
+@pytest.mark.parametrize("days", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_ask_refuses_a_half_life_that_is_not_a_finite_number(client: TestClient, days: str) -> None:
+    body = f'{{"question": "Who will deploy Patriot units?", "half_life_days": {days}}}'.encode()
+    response = client.post("/v1/ask", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith("body field 'half_life_days'")
 
 
 def test_answer_response_carries_every_field_with_iso_dates() -> None:

@@ -66,3 +66,31 @@ def test_errors_are_one_line_and_non_zero(
         code == 1 and err.startswith("newsrag: error: no sentence-transformers model in") and err[-1] == "\n"
     )
     assert err.count("\n") == 1
+
+
+def test_half_life_ranks_this_weeks_story_first_and_refuses_bad_days(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    stories = [
+        ("older", "The council approved the harbour bridge budget after a long vote.", "2024-01-08"),
+        ("newer", "Councillors added money to the harbour bridge budget.", "2024-03-04"),
+        ("storm", "A storm closed the ski resort.", "2024-01-01"),
+        ("museum", "The museum opened a new wing.", "2024-01-01"),
+    ]
+    feed.write_text(
+        "".join(json.dumps({"id": i, "text": t, "published_at": d}) + "\n" for i, t, d in stories),
+        encoding="utf-8",
+    )
+    store = tmp_path / "s"
+    assert _run(capsys, store, "ingest", str(feed))[0] == 0
+    question = "council approved the harbour bridge budget"
+    code, out, _ = _run(capsys, store, "search", question, "-k", "1")
+    assert code == 0 and out.startswith("1. [older]")
+    code, out, _ = _run(capsys, store, "search", question, "-k", "1", "--half-life", "7")
+    assert code == 0 and out.startswith("1. [newer]")
+    for days in ("0", "-3", "nan", "inf", "36501", "soon"):
+        with pytest.raises(SystemExit) as exited:
+            main(["--store", str(store), "search", question, "--half-life", days])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and "argument --half-life" in err and "Traceback" not in err

@@ -112,6 +112,9 @@ def test_a_half_life_puts_this_weeks_story_above_an_older_closer_match(engine: E
     question = "council vote on the harbour bridge budget"
     assert [p.doc_id for p in engine.search(question, k=2)] == ["older", "newer"]
     assert [p.doc_id for p in engine.search(question, k=2, half_life_days=7)] == ["newer", "older"]  # 1/256
+    for mode in ("dense", "lexical"):  # a single list still decays a pool deeper than k
+        assert [p.doc_id for p in engine.search(question, k=1, mode=mode)] == ["older"]
+        assert [p.doc_id for p in engine.search(question, k=1, mode=mode, half_life_days=7)] == ["newer"]
     # Eight weeks apart, a half-life of ten years changes nothing.
     assert [p.doc_id for p in engine.search(question, k=2, half_life_days=3650)] == ["older", "newer"]
     answer = engine.ask("What did councillors approve for the harbour bridge?", half_life_days=7)

@@ -109,8 +109,16 @@ def test_question_dates_name_a_period() -> None:
     assert question_dates("Who won in 2023?")[1].year == 2023  # type: ignore[index]
     assert question_dates("the 2022 World Cup final") is None
     assert question_dates("Feb. 30, 2023") is None
+    assert with_question_dates("Who won the 2022 World Cup?", None) is None
     given = Filters(published_from=datetime(2020, 1, 1, tzinfo=UTC))
-    assert with_question_dates("in March 2024", given) is given
+    assert with_question_dates("in March 2024", given) == Filters(
+        published_from=march[0], published_to=march[1]
+    )
+    # Asked on 10 March: the question's month and the asking date narrow each other.
+    asked = Filters(source="CNN", published_to=datetime(2024, 3, 10, 23, 59, tzinfo=UTC))
+    assert with_question_dates("What did the Fed decide in March 2024?", asked) == Filters(
+        source="CNN", published_from=march[0], published_to=asked.published_to
+    )
     assert with_question_dates("in March 2024", Filters(source="CNN")) == Filters(
         source="CNN", published_from=march[0], published_to=march[1]
     )
