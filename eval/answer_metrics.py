@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from rag.types import Answer
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
+_SPLITTING = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf"})  # dashes, brackets, quotes: split words
+_POSSESSIVE = re.compile(r"(?<=\w)[’'](?:s\b|(?=\s|$))")
 
 # Summary names, in report order; the first four are per-question means that can be paired.
 ANSWER_METRICS = (
@@ -59,9 +62,23 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
 
 
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
-    """True when some normalised gold appears in normalised text as whole tokens; False for no golds."""
-    padded = f" {normalize_answer(text)} "
-    return any(n and f" {n} " in padded for n in (normalize_answer(g) for g in golds))
+    """True when some gold appears in text as whole tokens; False for no golds.
+
+    Both sides are normalised as SQuAD does, after a possessive is dropped, dashes, brackets and
+    quotes split words and other Unicode punctuation is deleted: "Latvia’s assertion" holds the
+    answer "Latvia", "inaction—allowing" holds "inaction", "U.S." is still "us".
+    """
+    padded = f" {_hit_form(text)} "
+    return any(n and f" {n} " in padded for n in (_hit_form(g) for g in golds))
+
+
+def _hit_form(text: str) -> str:
+    kept = []
+    for ch in _POSSESSIVE.sub("", text):
+        category = unicodedata.category(ch)
+        splits = category in _SPLITTING and ch not in "’‘"  # curly apostrophes join, as ' does
+        kept.append(" " if splits else "" if category[0] == "P" else ch)
+    return normalize_answer("".join(kept))
 
 
 @dataclass(frozen=True)

@@ -74,18 +74,20 @@ def question_dates(question: str) -> tuple[datetime, datetime] | None:
 
 
 def with_question_dates(question: str, filters: Filters | None) -> Filters | None:
-    """The filters, further restricted to the period the question names, if it names one.
+    """The filters, with the start of the period the question names as the earliest publication date.
 
-    A period the filters already bound is narrowed, never widened: the later start and the
-    earlier end win, so "in March 2024" asked with a `to` of 10 March looks at 1-10 March.
+    News about "March 2024" is published from March 2024 on, but it keeps referring to the month
+    long after, so the period's end bounds nothing (bounding both ends cost 0.011 nDCG@10 on
+    RealTimeQA dev as asked: "founded in 2003", "the January 6, 2021 attack this week"). A later
+    `from` already given wins; a period that starts after the filters' end, or after now, is
+    left out: news anticipates it ("the 2030 games").
     """
     period = question_dates(question)
-    if period is None:
-        return filters
     given = filters or Filters()
+    if period is None or period[0] > (given.published_to or datetime.now(UTC)):
+        return filters
     start = max(d for d in (period[0], given.published_from) if d is not None)
-    end = min(d for d in (period[1], given.published_to) if d is not None)
-    return replace(given, published_from=start, published_to=end)
+    return replace(given, published_from=start)
 
 
 def _day(year: int, month: int, day: int) -> tuple[datetime, datetime] | None:

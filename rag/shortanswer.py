@@ -65,15 +65,24 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
         AnswerType.PERSON,
     ),
     (
-        re.compile(r"^\s*where\b|\b(which|what) (country|city|region|town|state|place|nation)\b", re.I),
+        re.compile(
+            r"^\s*where\b|\b(which|what) (\w+ )?(country|city|region|town|state|place|nation)\b", re.I
+        ),
         AnswerType.PLACE,
     ),
     (
         re.compile(r"\b(which|what) (company|organi[sz]ation|group|alliance|agency|party|team)\b", re.I),
         AnswerType.NAME,
     ),
-    (re.compile(r"\bwhat is (the|his|her|their) name\b|\bthe name of\b|\bnamed\b", re.I), AnswerType.NAME),
+    (
+        re.compile(r"\bwhat is (the|his|her|their) (full )?name\b|\b(full )?name of\b|\bnamed\b", re.I),
+        AnswerType.NAME,
+    ),
 ]
+_YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_DATE_LEAD = re.compile(
+    rf"(?:\b(?:in|since|by|until|from|of|before|after|early|late|mid)|{_MONTH}(?:\s+\d{{1,2}},?)?)\s+$", re.I
+)
 _SENTENCE_START_WORDS = frozenset(
     {"The", "A", "An", "This", "That", "These", "In", "On", "At", "It", "He", "She"}
 )
@@ -112,6 +121,8 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
             end = start + len(text)
             if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
                 continue  # a lone capitalised first word is rarely a name
+        if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _DATE_LEAD.search(sentence[:start]):
+            continue  # "in January 2025" dates something; it counts nothing
         if text.strip():
             spans.append((start, end))
     return spans

@@ -148,6 +148,8 @@ def test_every_citation_slices_its_sentence_for_generated_questions(
         ("Which chancellor met Zelensky?", AnswerType.PERSON),
         ("How many fire units take part?", AnswerType.NUMBER),
         ("What fighter jets is France sending?", None),
+        ("Which Polish city will the air defenses guard?", AnswerType.PLACE),
+        ("What is the full name of Ukraine's president?", AnswerType.NAME),
     ],
 )
 def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> None:
@@ -161,6 +163,12 @@ def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> No
     )
     assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
     assert find_short_answer("Who praised China?", "Chinese officials praised the plan.") is None
+
+
+def test_a_year_in_a_date_is_not_a_count() -> None:
+    question = "How many Patriot batteries are in Poland?"
+    assert find_short_answer(question, "Patriot units arrive in Poland in January 2025.") is None
+    assert find_short_answer(question, "In 2024, 2000 Patriot crews served in Poland.").text == "2000"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

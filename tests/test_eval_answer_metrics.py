@@ -57,6 +57,16 @@ def test_contains_answer_matches_whole_tokens() -> None:
     assert not contains_answer("anything", [])
 
 
+def test_a_hit_reads_through_possessives_and_unicode_punctuation() -> None:
+    assert contains_answer("Latvia’s assertion that NATO members are waiting", ["Latvia"])
+    assert contains_answer("the Normans' land", ["Normans"])
+    assert contains_answer("a convenient scapegoat for inaction—allowing them", ["scapegoat for inaction"])
+    assert contains_answer("U.S. troops", ["US"]) and contains_answer("It cost 1,000", ["1000"])
+    assert contains_answer("Ukraine’s president", ["Ukraine's president"])
+    assert not contains_answer("Latvian officials", ["Latvia"])
+    assert not contains_answer("they don’t", ["don"])
+
+
 def _cite(doc_id: str, sentence: str, start: int | None = None) -> Citation:
     begin = TEXTS[doc_id].index(sentence) if start is None else start
     return Citation(number=1, doc_id=doc_id, start=begin, end=begin + len(sentence))

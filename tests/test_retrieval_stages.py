@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,18 +111,22 @@ def test_question_dates_name_a_period() -> None:
     assert question_dates("the 2022 World Cup final") is None
     assert question_dates("Feb. 30, 2023") is None
     assert with_question_dates("Who won the 2022 World Cup?", None) is None
-    given = Filters(published_from=datetime(2020, 1, 1, tzinfo=UTC))
-    assert with_question_dates("in March 2024", given) == Filters(
-        published_from=march[0], published_to=march[1]
-    )
-    # Asked on 10 March: the question's month and the asking date narrow each other.
-    asked = Filters(source="CNN", published_to=datetime(2024, 3, 10, 23, 59, tzinfo=UTC))
-    assert with_question_dates("What did the Fed decide in March 2024?", asked) == Filters(
-        source="CNN", published_from=march[0], published_to=asked.published_to
-    )
+    # News about March 2024 comes out from March on, and keeps mentioning it after.
+    since_2020 = Filters(published_from=datetime(2020, 1, 1, tzinfo=UTC))
+    assert with_question_dates("in March 2024", since_2020) == Filters(published_from=march[0])
     assert with_question_dates("in March 2024", Filters(source="CNN")) == Filters(
-        source="CNN", published_from=march[0], published_to=march[1]
+        source="CNN", published_from=march[0]
     )
+    later = Filters(published_from=datetime(2024, 3, 20, tzinfo=UTC))
+    assert with_question_dates("in March 2024", later) == later
+    # Asked on 10 March: the window keeps its end.
+    asked = Filters(source="CNN", published_to=datetime(2024, 3, 10, 23, 59, tzinfo=UTC))
+    assert with_question_dates("What did the Fed decide in March 2024?", asked) == replace(
+        asked, published_from=march[0]
+    )
+    # Asked on 10 March 2024 about 2025, or today about the year 2999: the news comes before.
+    assert with_question_dates("Who will host the games in 2025?", asked) is asked
+    assert with_question_dates("Who will host the games in 2999?", None) is None
 
 
 def _passage(chunk_id: int, doc_id: str, text: str, score: float) -> Passage:
