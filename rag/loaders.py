@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import CorpusFormatError
 from rag.text import content_id
@@ -186,7 +187,7 @@ def parse_record(record: Any) -> Document:
         text=text,
         title=_optional_str(record, "title"),
         source=_optional_str(record, "source"),
-        url=_optional_str(record, "url"),
+        url=_web_address(_optional_str(record, "url")),
         published_at=parse_date(record.get("published_at")),
         metadata={**extra, **metadata},
     )
@@ -199,6 +200,22 @@ def _optional_str(record: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise CorpusFormatError(f"'{key}' must be a string, got {type(value).__name__}")
     return value.strip() or None
+
+
+def _web_address(url: str | None) -> str | None:
+    """An absolute http(s) address, or None; anything else (javascript:, data:, a bare path) is refused:
+    every client renders it as a link to the story."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[::1" and the like
+        host = None
+    if host is None or parts.scheme.lower() not in ("http", "https") or any(c.isspace() for c in url):
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        raise CorpusFormatError(f"'url' {shown!r} is not an absolute http(s) address")
+    return url
 
 
 def parse_date(value: Any) -> datetime | None:

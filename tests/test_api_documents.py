@@ -167,14 +167,20 @@ def test_json_lines_are_accepted_by_content_type_or_shape(client: TestClient) ->
 
 
 def test_one_bad_document_means_nothing_is_written(client: TestClient) -> None:
-    batch = [DOCS[0], {"id": "b", "title": "no text"}, {"text": "dated", "published_at": "yesterday"}]
+    batch = [
+        DOCS[0],
+        {"id": "b", "title": "no text"},
+        {"text": "dated", "published_at": "yesterday"},
+        {"text": "Click me.", "url": "javascript:alert(document.cookie)"},
+    ]
     response = client.post("/v1/documents", json=batch, headers=AUTH)
     assert response.status_code == 422
     error = error_of(response)
     assert error["code"] == "invalid_document"
-    assert error["message"].startswith("2 of 3 documents are invalid, so nothing was written: ")
-    assert [d["field"] for d in error["details"]] == ["item 2", "item 3"]
+    assert error["message"].startswith("3 of 4 documents are invalid, so nothing was written: ")
+    assert [d["field"] for d in error["details"]] == ["item 2", "item 3", "item 4"]
     assert error["details"][0]["message"] == "item 2: missing required field 'text'"
+    assert error["details"][2]["message"].endswith("is not an absolute http(s) address")
     assert client.get("/v1/stats").json()["documents"] == 10
     assert client.get("/v1/documents/a1").status_code == 404
     bad_line = client.post(

@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.corpus import DEFAULT_CORPUS
-from rag.loaders import iter_digest, iter_jsonl, load_documents
+from rag.errors import CorpusFormatError
+from rag.loaders import iter_digest, iter_jsonl, load_documents, parse_record
 from rag.text import content_id
 from rag.types import Document, Rejected
 
@@ -86,6 +88,27 @@ def test_each_kind_of_bad_jsonl_line_is_rejected_with_its_line(tmp_path: Path) -
     assert "empty document" in reasons[f"{path}:5"]
     assert "'text' must be a string" in reasons[f"{path}:6"]
     assert "expected a JSON object" in reasons[f"{path}:7"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "/world/story",
+        "www.example.com/a",
+        "http://",
+        "http://[::1",
+    ],
+)
+def test_a_url_that_is_not_an_absolute_web_address_is_refused(url: str) -> None:
+    with pytest.raises(CorpusFormatError, match=r"'url' .* is not an absolute http\(s\) address"):
+        parse_record({"text": "Floods closed the road.", "url": url})
+
+
+def test_web_addresses_are_kept_as_given() -> None:
+    for url in ("https://news.example/a?b=1#c", "HTTP://Example.com/Story"):
+        assert parse_record({"text": "Floods closed the road.", "url": f"  {url} "}).url == url
 
 
 def test_folder_of_text_files_and_unreadable_inputs(tmp_path: Path) -> None:
