@@ -108,7 +108,7 @@ def _progress(label: str, total: int) -> Iterator[Tick]:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; 3 when a floor is not met, 1 when a mode failed."""
-    from eval.compare import compare, load_baseline
+    from eval.compare import compare, load_baseline, setting_differences
     from eval.datasets import load_dataset, select_queries
     from eval.gate import GATE_FAILED, check_floors, parse_floor
     from eval.harness import as_of_filters, evaluate, write_outputs
@@ -125,6 +125,8 @@ def handle(args: argparse.Namespace) -> int:
     out = _run_folder(args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     engine, index = _open_engine(args, dataset)
     plan = _plan(args, qids, modes, engine)
+    for difference in setting_differences(args.compare, plan.settings) if args.compare else []:
+        print(f"newsrag: warning: not like for like with the baseline, {difference}", file=sys.stderr)
     try:
         evaluation = evaluate(dataset, engine, index, plan, _progress)
     finally:

@@ -16,6 +16,19 @@ from rag.errors import InvalidRequestError
 
 ANSWERS = "answers"  # the pseudo-mode under which answer metrics are compared
 
+# Settings under which two runs' scores are comparable: a difference in any is reported.
+COMPARABLE_SETTINGS = (
+    "split",
+    "queries file",
+    "limit",
+    "sample",
+    "seed",
+    "ids from",
+    "as asked",
+    "model",
+    "chunking",
+)
+
 # mode -> metric -> value, and mode -> metric -> qid -> value
 Summaries = dict[str, dict[str, float | None]]
 PerQuery = dict[str, dict[str, dict[str, float]]]
@@ -53,6 +66,24 @@ def load_baseline(folder: Path) -> tuple[Summaries, PerQuery]:
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidRequestError(f"cannot read the baseline run in {folder}: {exc!r}") from None
     return summaries, per_query
+
+
+def setting_differences(folder: Path, settings: Mapping[str, object]) -> list[str]:
+    """The settings that change what scores mean (as asked, ids, sample, model...) and that the
+    baseline run in folder had otherwise, one line each; none when it recorded no settings."""
+    try:
+        stored = json.loads((Path(folder) / METRICS_FILE).read_text(encoding="utf-8")).get("settings") or {}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    return [
+        f"{key}: baseline {_shown(stored.get(key))}, this run {_shown(settings.get(key))}"
+        for key in COMPARABLE_SETTINGS
+        if stored.get(key) != settings.get(key)
+    ]
+
+
+def _shown(value: object) -> str:
+    return "not set" if value is None else repr(value)
 
 
 def _collect(record: dict[str, Any], per_query: PerQuery) -> None:

@@ -93,7 +93,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[s
     root = tmp_path_factory.mktemp("eval")
     data, cache = write_dataset(root / "tiny"), root / "cache"
     first = main(["eval", str(data), "--cache-dir", str(cache), "--out", str(root / "first")])
-    compare = ["--modes", "lexical,dense", "--compare", str(root / "first")]
+    compare = ["--modes", "lexical,dense", "--limit", "100", "--compare", str(root / "first")]
     gates = ["--fail-below", "mrr@10=0.5", "--fail-below", "lexical:ndcg@10=1.01"]
     with redirect_stderr(io.StringIO()) as stderr:
         second = main(
@@ -154,6 +154,10 @@ def test_run_folder_files(runs: dict) -> None:
 def test_second_run_reuses_the_index_compares_and_gates(runs: dict) -> None:
     assert runs["second"] == 3
     assert runs["stderr"].splitlines()[-1] == "newsrag: gate failed: lexical:ndcg@10 = 1.0000 < 1.01"
+    warnings = [line for line in runs["stderr"].splitlines() if "warning" in line]
+    assert warnings == [
+        "newsrag: warning: not like for like with the baseline, limit: baseline not set, this run 100"
+    ]
     metrics = _metrics(runs["root"] / "second")
     assert metrics["index"]["reused"] is True and list(metrics["modes"]) == ["lexical", "dense"]
     rows = {(c["mode"], c["metric"]): c for c in metrics["comparison"]}
