@@ -32,8 +32,12 @@ _SUPPORTED_MODULES = (
 
 
 def default_cache_dir() -> Path:
-    """Where exported models live unless configured otherwise."""
-    return Path.home() / ".cache" / "newsrag" / "onnx"
+    """Where exported models live: NEWSRAG_ONNX_CACHE, else $XDG_CACHE_HOME/newsrag/onnx, else
+    ~/.cache/newsrag/onnx."""
+    if configured := os.environ.get("NEWSRAG_ONNX_CACHE", "").strip():
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "newsrag" / "onnx"
 
 
 def onnx_path(cache_dir: Path, fingerprint: str, variant: str) -> Path:

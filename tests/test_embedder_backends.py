@@ -132,3 +132,13 @@ def test_unknown_backend_in_settings() -> None:
     with pytest.raises(ValidationError, match="unknown embedding backend 'tensorrt'"):
         Settings(embed_backend="tensorrt")
     assert Settings(embed_backend="onnx-int8").embed_backend == "onnx-int8"
+
+
+def test_the_export_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NEWSRAG_ONNX_CACHE", str(tmp_path / "models"))
+    assert onnx_encoder.default_cache_dir() == tmp_path / "models"
+    monkeypatch.delenv("NEWSRAG_ONNX_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_encoder.default_cache_dir() == tmp_path / "xdg" / "newsrag" / "onnx"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert onnx_encoder.default_cache_dir() == Path.home() / ".cache" / "newsrag" / "onnx"
