@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -39,44 +40,40 @@ def collapse_duplicates(
     """Keep the best passage of each near-duplicate group; the others' doc ids go to its also_reported_by.
 
     Two passages are near-duplicates when they come from different documents and their chunk
-    vectors have cosine >= `cosine` or their word 5-gram sets have Jaccard >= `overlap`.
+    vectors have cosine >= `cosine` or their word 5-gram sets have Jaccard >= `overlap`. A
+    passage joins the first kept passage it duplicates. Cosines are one matrix product per
+    passage, and shared shingles are counted through an inverted index, so a pool of hundreds
+    costs milliseconds rather than a set operation per pair.
     """
     kept: list[Passage] = []
-    kept_shingles: list[frozenset[tuple[str, ...]]] = []
     reported: list[list[str]] = []
+    sizes: list[int] = []
+    postings: dict[tuple[str, ...], list[int]] = {}
+    width = next((len(v) for v in vectors.values()), 0)
+    matrix = np.zeros((len(passages), width), dtype=np.float32)  # kept vectors, row per kept passage
     for passage in passages:
         own = shingles(passage.text)
-        group = _duplicate_of(passage, own, kept, kept_shingles, vectors, cosine, overlap)
-        if group is None:
-            kept.append(passage)
-            kept_shingles.append(own)
-            reported.append(list(passage.also_reported_by))
-        elif passage.doc_id not in reported[group]:
-            reported[group].append(passage.doc_id)
-    return [replace(p, also_reported_by=tuple(r)) for p, r in zip(kept, reported, strict=True)]
-
-
-def _duplicate_of(
-    passage: Passage,
-    own: frozenset[tuple[str, ...]],
-    kept: Sequence[Passage],
-    kept_shingles: Sequence[frozenset[tuple[str, ...]]],
-    vectors: Mapping[int, np.ndarray],
-    cosine: float,
-    overlap: float,
-) -> int | None:
-    vector = vectors.get(passage.chunk_id)
-    for index, other in enumerate(kept):
-        if other.doc_id == passage.doc_id:
+        vector = vectors.get(passage.chunk_id)
+        different = np.fromiter((k.doc_id != passage.doc_id for k in kept), dtype=bool, count=len(kept))
+        first = len(kept)
+        if vector is not None and kept:
+            hits = np.flatnonzero(different & (matrix[: len(kept)] @ vector >= cosine))
+            first = int(hits[0]) if len(hits) else first
+        shared: Counter[int] = Counter(j for gram in own for j in postings.get(gram, ()) if j < first)
+        for j, common in shared.items():
+            if different[j] and common >= overlap * (len(own) + sizes[j] - common) and j < first:
+                first = j
+        if first < len(kept):
+            if passage.doc_id not in reported[first]:
+                reported[first].append(passage.doc_id)
             continue
-        other_vector = vectors.get(other.chunk_id)
-        if vector is not None and other_vector is not None and float(vector @ other_vector) >= cosine:
-            return index
-        theirs = kept_shingles[index]
-        # |a ∩ b| / |a ∪ b| <= min / max of the sizes: most pairs are ruled out without a set operation
-        if (
-            min(len(own), len(theirs)) >= overlap * max(len(own), len(theirs))
-            and jaccard(own, theirs) >= overlap
-        ):
-            return index
-    return None
+        if vector is not None:
+            matrix[len(kept)] = vector
+        else:
+            matrix[len(kept)] = np.nan  # no vector: never a cosine match
+        for gram in own:
+            postings.setdefault(gram, []).append(len(kept))
+        kept.append(passage)
+        sizes.append(len(own))
+        reported.append(list(passage.also_reported_by))
+    return [replace(p, also_reported_by=tuple(r)) for p, r in zip(kept, reported, strict=True)]

@@ -158,6 +158,43 @@ def test_duplicates_collapse_into_the_best_passage() -> None:
     assert [(p.doc_id, p.also_reported_by) for p in by_vector] == [("cnn-1", ("other",)), ("week-7", ())]
 
 
+def _collapse_pairwise(
+    pool: list[Passage], vectors: dict[int, np.ndarray]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The definition, pair by pair: each passage joins the first kept one from another document
+    whose vector or 5-grams it nearly repeats."""
+    kept: list[tuple[Passage, list[str]]] = []
+    for p in pool:
+        for other, reported in kept:
+            a, b = vectors.get(p.chunk_id), vectors.get(other.chunk_id)
+            near = a is not None and b is not None and float(a @ b) >= 0.95
+            if other.doc_id != p.doc_id and (near or jaccard(shingles(p.text), shingles(other.text)) >= 0.8):
+                if p.doc_id not in reported:
+                    reported.append(p.doc_id)
+                break
+        else:
+            kept.append((p, []))
+    return [(p.doc_id, tuple(r)) for p, r in kept]
+
+
+def test_collapse_agrees_with_the_pairwise_definition_on_a_large_pool() -> None:
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(60)]
+    stories = [" ".join(rng.choice(words, size=int(rng.integers(3, 30)))) for _ in range(40)]
+    pool, vectors = [], {}
+    for i in range(300):
+        story = int(rng.integers(len(stories)))
+        text = stories[story].split()
+        text[int(rng.integers(len(text)))] = str(rng.choice(words))  # an outlet's small edit
+        pool.append(_passage(i, f"d{int(rng.integers(120))}", " ".join(text), 1 - i / 1000))
+        if rng.random() < 0.8:  # some passages have no stored vector
+            base = np.eye(8)[story % 8] + rng.normal(0, 0.15, 8)
+            vectors[i] = base / np.linalg.norm(base)
+    collapsed = collapse_duplicates(pool, vectors)
+    assert [(p.doc_id, p.also_reported_by) for p in collapsed] == _collapse_pairwise(pool, vectors)
+    assert 40 < len(collapsed) < 250  # duplicates found, and not everything a duplicate
+
+
 def test_logistic_ranker_scores_by_its_formula() -> None:
     ranker = LogisticRanker(("a", "b"), mean=(1.0, 0.0), scale=(2.0, 1.0), coef=(1.0, -1.0), intercept=0.5)
     z = 0.5 + (3.0 - 1.0) / 2.0 - 1.0  # = 0.5
