@@ -16,6 +16,7 @@ class AnswerType(Enum):
     NUMBER = "number"
     DURATION = "duration"
     PERSON = "person"
+    FULL_NAME = "full name"  # "the name of the envoy": a person's names, two words at least
     PLACE = "place"
     NAME = "name"
 
@@ -44,9 +45,21 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     ),
     AnswerType.PERSON: re.compile(r"\b[A-Z][\w’'.-]+(?:\s+(?:de |van |von |bin |al-)?[A-Z][\w’'.-]+)*"),
 }
+_PATTERNS[AnswerType.FULL_NAME] = _PATTERNS[AnswerType.PERSON]
 _PATTERNS[AnswerType.PLACE] = _PATTERNS[AnswerType.PERSON]
 _PATTERNS[AnswerType.NAME] = _PATTERNS[AnswerType.PERSON]
+_ROLE = (
+    r"(?:person|leader|official|president|minister|chancellor|envoy|ambassador|spokes(?:person|man|woman)"
+    r"|secretary|governor|mayor|premier|chief|head|ceo|director|chairman|chair|commander|general|judge)"
+)
 _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
+    (
+        re.compile(
+            rf"\b(?:full )?name of (?:the |his |her |its |their |\w+[’']s )?(?:[\w-]+ ){{0,2}}{_ROLE}s?\b",
+            re.I,
+        ),
+        AnswerType.FULL_NAME,
+    ),
     (re.compile(r"^\s*how (long|soon)\b|\bfor how long\b", re.I), AnswerType.DURATION),
     (
         re.compile(r"^\s*when\b|\bwhat (year|date|month|day|time|decade|century)\b|\bsince when\b", re.I),
@@ -112,7 +125,7 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     for match in _PATTERNS[kind].finditer(sentence):
         start, end = match.span()
         text = match.group(0)
-        if kind in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.NAME):
+        if kind in (AnswerType.PERSON, AnswerType.FULL_NAME, AnswerType.PLACE, AnswerType.NAME):
             words = text.split()
             while words and words[0] in _SENTENCE_START_WORDS:
                 start += len(words[0]) + 1
@@ -121,6 +134,8 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
             end = start + len(text)
             if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
                 continue  # a lone capitalised first word is rarely a name
+            if kind is AnswerType.FULL_NAME and len(words) < 2:
+                continue  # "Russia", "Trump": not the full name asked for
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _DATE_LEAD.search(sentence[:start]):
             continue  # "in January 2025" dates something; it counts nothing
         if text.strip():

@@ -149,7 +149,9 @@ def test_every_citation_slices_its_sentence_for_generated_questions(
         ("How many fire units take part?", AnswerType.NUMBER),
         ("What fighter jets is France sending?", None),
         ("Which Polish city will the air defenses guard?", AnswerType.PLACE),
-        ("What is the full name of Ukraine's president?", AnswerType.NAME),
+        ("What is the full name of Ukraine's president?", AnswerType.FULL_NAME),
+        ("What is the name of the special envoy Trump appointed?", AnswerType.FULL_NAME),
+        ("What is the name of the river through Kraków?", AnswerType.NAME),
     ],
 )
 def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> None:
@@ -163,6 +165,13 @@ def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> No
     )
     assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
     assert find_short_answer("Who praised China?", "Chinese officials praised the plan.") is None
+
+
+def test_the_name_of_a_role_is_a_full_name_not_a_lone_capitalised_word() -> None:
+    question = "What is the name of the special envoy Trump appointed for Ukraine?"
+    assert find_short_answer(question, "Trump is appointing a special envoy to Ukraine and Russia.") is None
+    named = find_short_answer(question, "Trump named retired general Keith Kellogg as his special envoy.")
+    assert named is not None and named.text == "Keith Kellogg"
 
 
 def test_a_year_in_a_date_is_not_a_count() -> None:
