@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -40,40 +40,56 @@ def collapse_duplicates(
     """Keep the best passage of each near-duplicate group; the others' doc ids go to its also_reported_by.
 
     Two passages are near-duplicates when they come from different documents and their chunk
-    vectors have cosine >= `cosine` or their word 5-gram sets have Jaccard >= `overlap`. A
+    vectors have cosine >= `cosine` or their word 5-gram sets have Jaccard >= `overlap`; a
     passage joins the first kept passage it duplicates. Cosines are one matrix product per
-    passage, and shared shingles are counted through an inverted index, so a pool of hundreds
-    costs milliseconds rather than a set operation per pair.
+    passage. 5-gram pairs are found by prefix filtering: in one fixed order of all 5-grams, two
+    sets with Jaccard >= t share one of each set's first |s| - ceil(t·|s|) + 1 grams, so only
+    those are indexed and only pairs sharing one are compared in full.
     """
     kept: list[Passage] = []
+    kept_grams: list[frozenset[tuple[str, ...]]] = []
     reported: list[list[str]] = []
-    sizes: list[int] = []
     postings: dict[tuple[str, ...], list[int]] = {}
+    doc_codes: dict[str, int] = {}
+    kept_docs = np.zeros(len(passages), dtype=np.int64)
     width = next((len(v) for v in vectors.values()), 0)
-    matrix = np.zeros((len(passages), width), dtype=np.float32)  # kept vectors, row per kept passage
+    matrix = np.zeros((len(passages), width), dtype=np.float32)  # a row per kept passage
     for passage in passages:
         own = shingles(passage.text)
+        code = doc_codes.setdefault(passage.doc_id, len(doc_codes))
+        n = len(kept)
+        different = kept_docs[:n] != code
+        first = n
         vector = vectors.get(passage.chunk_id)
-        different = np.fromiter((k.doc_id != passage.doc_id for k in kept), dtype=bool, count=len(kept))
-        first = len(kept)
-        if vector is not None and kept:
-            hits = np.flatnonzero(different & (matrix[: len(kept)] @ vector >= cosine))
-            first = int(hits[0]) if len(hits) else first
-        shared: Counter[int] = Counter(j for gram in own for j in postings.get(gram, ()) if j < first)
-        for j, common in shared.items():
-            if different[j] and common >= overlap * (len(own) + sizes[j] - common) and j < first:
+        if vector is not None and n:
+            hits = np.flatnonzero(different & (matrix[:n] @ vector >= cosine))
+            first = int(hits[0]) if len(hits) else n
+        prefix = _prefix(own, overlap)
+        for j in sorted({j for gram in prefix for j in postings.get(gram, ()) if j < first}):
+            theirs = kept_grams[j]
+            # |a ∩ b| / |a ∪ b| <= min / max of the sizes: most candidates fall without a set operation
+            if (
+                different[j]
+                and min(len(own), len(theirs)) >= overlap * max(len(own), len(theirs))
+                and jaccard(own, theirs) >= overlap
+            ):
                 first = j
-        if first < len(kept):
+                break
+        if first < n:
             if passage.doc_id not in reported[first]:
                 reported[first].append(passage.doc_id)
             continue
-        if vector is not None:
-            matrix[len(kept)] = vector
-        else:
-            matrix[len(kept)] = np.nan  # no vector: never a cosine match
-        for gram in own:
-            postings.setdefault(gram, []).append(len(kept))
+        matrix[n] = vector if vector is not None else np.nan  # no vector: never a cosine match
+        kept_docs[n] = code
+        for gram in prefix:
+            postings.setdefault(gram, []).append(n)
         kept.append(passage)
-        sizes.append(len(own))
+        kept_grams.append(own)
         reported.append(list(passage.also_reported_by))
     return [replace(p, also_reported_by=tuple(r)) for p, r in zip(kept, reported, strict=True)]
+
+
+def _prefix(grams: frozenset[tuple[str, ...]], overlap: float) -> list[tuple[str, ...]]:
+    """The grams a set with Jaccard >= overlap to this one must share one of (prefix filtering)."""
+    size = len(grams) - math.ceil(overlap * len(grams) - 1e-9) + 1
+    return sorted(grams, key=lambda gram: (hash(gram), gram))[: max(size, 0)]

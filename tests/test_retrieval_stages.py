@@ -180,7 +180,7 @@ def _collapse_pairwise(
 def test_collapse_agrees_with_the_pairwise_definition_on_a_large_pool() -> None:
     rng = np.random.default_rng(5)
     words = [f"w{i}" for i in range(60)]
-    stories = [" ".join(rng.choice(words, size=int(rng.integers(3, 30)))) for _ in range(40)]
+    stories = [" ".join(rng.choice(words, size=int(rng.integers(3, 120)))) for _ in range(40)]
     pool, vectors = [], {}
     for i in range(300):
         story = int(rng.integers(len(stories)))
@@ -193,6 +193,11 @@ def test_collapse_agrees_with_the_pairwise_definition_on_a_large_pool() -> None:
     collapsed = collapse_duplicates(pool, vectors)
     assert [(p.doc_id, p.also_reported_by) for p in collapsed] == _collapse_pairwise(pool, vectors)
     assert 40 < len(collapsed) < 250  # duplicates found, and not everything a duplicate
+    by_words_alone = _collapse_pairwise(pool, {})
+    assert (
+        len(by_words_alone) < 250
+        and [(p.doc_id, p.also_reported_by) for p in collapse_duplicates(pool, {})] == by_words_alone
+    )
 
 
 def test_logistic_ranker_scores_by_its_formula() -> None:
