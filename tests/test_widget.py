@@ -69,7 +69,8 @@ HOSTILE_DOCUMENT = {
     "id": "hostile-1",
     "title": HOSTILE_TITLE,
     "source": "<script>window.__pwned=1</script>Baltic Wire",
-    "url": "javascript:window.__pwned=1",
+    # The API refuses javascript: URLs at ingest; this one is a web address that tries to break out of href.
+    "url": 'https://news.example/ferry"><img/src=x/onerror=window.__pwned=1>',
     "published_at": "2024-12-05",
     "text": HOSTILE_SENTENCE
     + " The terminal will serve routes to Kiel and Karlshamn, and officials expect about 400,000 passengers"
@@ -374,14 +375,14 @@ def test_hostile_document_is_shown_as_text_and_never_runs(tab: Tab) -> None:
     expect(reply.locator(".src mark")).to_have_text(HOSTILE_SENTENCE)
     expect(reply.locator(".src-t")).to_have_text(HOSTILE_TITLE)
     expect(reply.locator(".src .meta")).to_contain_text("<script>window.__pwned=1</script>Baltic Wire")
-    expect(reply.locator(".src a")).to_have_count(0)  # a javascript: URL is not made a link
+    link = reply.locator(".src a")
+    expect(link).to_have_count(1)  # the address stays one attribute value, escaped, never markup
+    expect(link).to_have_attribute("href", page.evaluate("u => new URL(u).href", HOSTILE_DOCUMENT["url"]))
     page.wait_for_timeout(300)  # give a broken image's onerror the time it would need
 
     assert page.evaluate("() => window.__pwned") is None
     assert tab.dialogs == []
-    inside = (
-        "() => document.querySelector('newsrag-chat').shadowRoot.querySelectorAll('img, script, a').length"
-    )
+    inside = "() => document.querySelector('newsrag-chat').shadowRoot.querySelectorAll('img, script').length"
     assert page.evaluate(inside) == 0
     assert page.evaluate("() => document.querySelectorAll('img[src=x], a[href^=javascript]').length") == 0
 
