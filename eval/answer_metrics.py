@@ -14,7 +14,8 @@ from rag.types import Answer
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
-_SPLITTING = frozenset({"Pd", "Ps", "Pe", "Pi", "Pf"})  # dashes, brackets, quotes: split words
+_SPLITTING = frozenset({"Ps", "Pe", "Pi", "Pf"})  # brackets and quotes split words
+_CLAUSE_DASHES = frozenset("—―⸺⸻")  # so do em dashes; hyphens and en dashes join, as SQuAD's "-" does
 _POSSESSIVE = re.compile(r"(?<=\w)[’'](?:s\b|(?=\s|$))")
 
 # Summary names, in report order; the first four are per-question means that can be paired.
@@ -64,9 +65,10 @@ def f1(prediction: str, golds: Sequence[str]) -> float:
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
     """True when some gold appears in text as whole tokens; False for no golds.
 
-    Both sides are normalised as SQuAD does, after a possessive is dropped, dashes, brackets and
-    quotes split words and other Unicode punctuation is deleted: "Latvia’s assertion" holds the
-    answer "Latvia", "inaction—allowing" holds "inaction", "U.S." is still "us".
+    Both sides are normalised as SQuAD does, after a possessive is dropped, em dashes, brackets
+    and quotes split words and other Unicode punctuation is deleted: "Latvia’s assertion" holds
+    the answer "Latvia", "inaction—allowing" holds "inaction", while "3-2", "2020–21" and "U.S."
+    stay one word each ("32", "202021", "us"), so "2" is not found in a score.
     """
     padded = f" {_hit_form(text)} "
     return any(n and f" {n} " in padded for n in (_hit_form(g) for g in golds))
@@ -76,7 +78,7 @@ def _hit_form(text: str) -> str:
     kept = []
     for ch in _POSSESSIVE.sub("", text):
         category = unicodedata.category(ch)
-        splits = category in _SPLITTING and ch not in "’‘"  # curly apostrophes join, as ' does
+        splits = (category in _SPLITTING and ch not in "’‘") or ch in _CLAUSE_DASHES  # ’ joins, as ' does
         kept.append(" " if splits else "" if category[0] == "P" else ch)
     return normalize_answer("".join(kept))
 

@@ -75,11 +75,15 @@ def setting_differences(folder: Path, settings: Mapping[str, object]) -> list[st
         stored = json.loads((Path(folder) / METRICS_FILE).read_text(encoding="utf-8")).get("settings") or {}
     except (OSError, json.JSONDecodeError, AttributeError):
         return []
-    return [
+    differences = [
         f"{key}: baseline {_shown(stored.get(key))}, this run {_shown(settings.get(key))}"
         for key in COMPARABLE_SETTINGS
         if stored.get(key) != settings.get(key)
     ]
+    theirs, mine = (Path(str(s.get("dataset") or "")).name for s in (stored, settings))
+    if theirs != mine:
+        differences.insert(0, f"dataset: baseline {theirs!r}, this run {mine!r}")
+    return differences
 
 
 def _shown(value: object) -> str:

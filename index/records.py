@@ -97,6 +97,7 @@ class RowFilter:
     published_from: str | None = None
     published_to: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    undated: bool = False  # a document with no date passes the date bounds
 
     def is_empty(self) -> bool:
         """True when nothing is restricted."""

@@ -190,12 +190,16 @@ def _filter_sql(row_filter: RowFilter | None) -> tuple[str, list[object]]:
     if row_filter.source:
         clauses.append("d.source = ? COLLATE NOCASE")
         params.append(row_filter.source)
+    dates = []
     if row_filter.published_from:
-        clauses.append("d.published_at >= ?")
+        dates.append("d.published_at >= ?")
         params.append(row_filter.published_from)
     if row_filter.published_to:
-        clauses.append("d.published_at <= ?")
+        dates.append("d.published_at <= ?")
         params.append(row_filter.published_to)
+    if dates:
+        within = " AND ".join(dates)
+        clauses.append(f"(d.published_at IS NULL OR ({within}))" if row_filter.undated else within)
     for key, value in sorted(row_filter.metadata.items()):
         clauses.append("CAST(json_extract(d.metadata, ?) AS TEXT) = ?")
         params.extend([f'$."{key}"', value])

@@ -46,6 +46,8 @@ def collapse_duplicates(
     sets with Jaccard >= t share one of each set's first |s| - ceil(t·|s|) + 1 grams, so only
     those are indexed and only pairs sharing one are compared in full.
     """
+    if not overlap > 0:  # above 1: never by words
+        raise ValueError(f"a 5-gram overlap of {overlap} is not a Jaccard threshold above 0")
     kept: list[Passage] = []
     kept_grams: list[frozenset[tuple[str, ...]]] = []
     reported: list[list[str]] = []

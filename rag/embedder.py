@@ -37,7 +37,7 @@ class EmbedderConfig:
     batch_size: int = 32
     threads: int | None = None  # None: leave torch's (or onnxruntime's) default
     backend: str = DEFAULT_BACKEND  # one of BACKENDS
-    onnx_cache: str | None = None  # None: ~/.cache/newsrag/onnx
+    onnx_cache: str | None = None  # None: NEWSRAG_ONNX_CACHE, else $XDG_CACHE_HOME or ~/.cache, /newsrag/onnx
 
     def __post_init__(self) -> None:
         check_backend(self.backend)

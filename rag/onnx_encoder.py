@@ -37,7 +37,8 @@ def default_cache_dir() -> Path:
     if configured := os.environ.get("NEWSRAG_ONNX_CACHE", "").strip():
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "newsrag" / "onnx"
+    usable = base and Path(base).is_absolute()  # the XDG spec: a relative path is ignored
+    return (Path(base) if usable else Path.home() / ".cache") / "newsrag" / "onnx"
 
 
 def onnx_path(cache_dir: Path, fingerprint: str, variant: str) -> Path:

@@ -80,14 +80,21 @@ def with_question_dates(question: str, filters: Filters | None) -> Filters | Non
     long after, so the period's end bounds nothing (bounding both ends cost 0.011 nDCG@10 on
     RealTimeQA dev as asked: "founded in 2003", "the January 6, 2021 attack this week"). A later
     `from` already given wins; a period that starts after the filters' end, or after now, is
-    left out: news anticipates it ("the 2030 games").
+    left out: news anticipates it ("the 2030 games"). When the caller set no dates, undated
+    documents still pass: the question's words are a hint, not the caller's restriction.
     """
     period = question_dates(question)
     given = filters or Filters()
-    if period is None or period[0] > (given.published_to or datetime.now(UTC)):
+    start, end = _utc(given.published_from), _utc(given.published_to)
+    if period is None or period[0] > (end or datetime.now(UTC)):
         return filters
-    start = max(d for d in (period[0], given.published_from) if d is not None)
-    return replace(given, published_from=start)
+    undated = start is None and end is None
+    return replace(given, published_from=max(period[0], start or period[0]), undated=undated or given.undated)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A naive datetime read as UTC, as the store reads it."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _day(year: int, month: int, day: int) -> tuple[datetime, datetime] | None:

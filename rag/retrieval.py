@@ -84,6 +84,7 @@ def to_row_filter(filters: Filters | None) -> RowFilter | None:
         published_from=filters.published_from.isoformat() if filters.published_from else None,
         published_to=filters.published_to.isoformat() if filters.published_to else None,
         metadata=dict(filters.metadata),
+        undated=filters.undated,
     )
 
 

@@ -50,12 +50,14 @@ _PATTERNS[AnswerType.PLACE] = _PATTERNS[AnswerType.PERSON]
 _PATTERNS[AnswerType.NAME] = _PATTERNS[AnswerType.PERSON]
 _ROLE = (
     r"(?:person|leader|official|president|minister|chancellor|envoy|ambassador|spokes(?:person|man|woman)"
-    r"|secretary|governor|mayor|premier|chief|head|ceo|director|chairman|chair|commander|general|judge)"
+    r"|secretary|governor|mayor|premier|chief|head|ceo|director|chairman|chair|commander|judge)"
 )
 _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     (
         re.compile(
-            rf"\b(?:full )?name of (?:the |his |her |its |their |\w+[’']s )?(?:[\w-]+ ){{0,2}}{_ROLE}s?\b",
+            # "the name of Germany's defense minister", not "the name of the president's party"
+            rf"\b(?:full )?name of (?:the |his |her |its |their |\w+[’']s )?(?:[\w-]+ ){{0,2}}"
+            rf"{_ROLE}s?\b(?![’'-])",
             re.I,
         ),
         AnswerType.FULL_NAME,
@@ -79,7 +81,10 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
     (
         re.compile(
-            r"^\s*where\b|\b(which|what) (\w+ )?(country|city|region|town|state|place|nation)\b", re.I
+            r"^\s*where\b|\b(which|what) "
+            r"(?:(?!(?:is|was|are|were|do|does|did|has|have|had|will|would|can|could)\b)\w+ )?"
+            r"(country|city|region|town|state|place|nation)\b",
+            re.I,
         ),
         AnswerType.PLACE,
     ),
@@ -93,9 +98,9 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
 ]
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
-_DATE_LEAD = re.compile(
-    rf"(?:\b(?:in|since|by|until|from|of|before|after|early|late|mid)|{_MONTH}(?:\s+\d{{1,2}},?)?)\s+$", re.I
-)
+_MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
+_YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
+_COUNTED = re.compile(r"\s+[a-z]")  # "in 2000 cases": a noun after it, so a count
 _SENTENCE_START_WORDS = frozenset(
     {"The", "A", "An", "This", "That", "These", "In", "On", "At", "It", "He", "She"}
 )
@@ -136,7 +141,7 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
                 continue  # "Russia", "Trump": not the full name asked for
-        if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _DATE_LEAD.search(sentence[:start]):
+        if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
         if text.strip():
             spans.append((start, end))
@@ -182,3 +187,11 @@ def find_short_answer(question: str, sentence: str) -> Span | None:
         if best is None or score > best.score:
             best = Span(start, end, text, score)
     return best
+
+
+def _is_dated(sentence: str, start: int, end: int) -> bool:
+    """The year-like number at start:end dates something: "January 2025", "in 2024," (not "in 2000 cases")."""
+    before = sentence[:start]
+    return bool(_MONTH_LEAD.search(before)) or (
+        bool(_YEAR_LEAD.search(before)) and not _COUNTED.match(sentence, end)
+    )

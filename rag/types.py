@@ -103,6 +103,7 @@ class Filters:
     published_from: datetime | None = None
     published_to: datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    undated: bool = False  # a document with no date passes the date bounds (dates the question names)
 
     def is_empty(self) -> bool:
         """True when nothing is restricted."""

@@ -152,6 +152,8 @@ def test_every_citation_slices_its_sentence_for_generated_questions(
         ("What is the full name of Ukraine's president?", AnswerType.FULL_NAME),
         ("What is the name of the special envoy Trump appointed?", AnswerType.FULL_NAME),
         ("What is the name of the river through Kraków?", AnswerType.NAME),
+        ("What is the name of the president's party?", AnswerType.NAME),
+        ("What did state officials announce?", None),
     ],
 )
 def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> None:
@@ -178,6 +180,7 @@ def test_a_year_in_a_date_is_not_a_count() -> None:
     question = "How many Patriot batteries are in Poland?"
     assert find_short_answer(question, "Patriot units arrive in Poland in January 2025.") is None
     assert find_short_answer(question, "In 2024, 2000 Patriot crews served in Poland.").text == "2000"  # type: ignore[union-attr]
+    assert find_short_answer(question, "Poland hosts a force of 1800 Patriot crews.").text == "1800"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,14 @@ def test_a_half_life_puts_this_weeks_story_above_an_older_closer_match(engine: E
     assert answer.sources[0].doc_id == "newer" if answer.sources else answer.related[0].doc_id == "newer"
 
 
+def test_a_date_in_the_question_does_not_hide_undated_summaries(digest_engine: Engine) -> None:
+    question = "Which country will host German Patriot units in 2025?"  # the digest carries no dates
+    plain = [p.doc_id for p in digest_engine.search(question, k=3)]
+    assert [p.doc_id for p in digest_engine.search(question, k=3, half_life_days=7)] == plain
+    dated = Filters(published_from=datetime(2024, 1, 1, tzinfo=UTC))  # the caller's own date: dated only
+    assert digest_engine.search(question, k=3, filters=dated, half_life_days=7) == []
+
+
 def test_bad_queries_are_refused(digest_engine: Engine) -> None:
     with pytest.raises(InvalidRequestError, match="empty"):
         digest_engine.search("   ")

@@ -65,6 +65,11 @@ def test_a_hit_reads_through_possessives_and_unicode_punctuation() -> None:
     assert contains_answer("Ukraine’s president", ["Ukraine's president"])
     assert not contains_answer("Latvian officials", ["Latvia"])
     assert not contains_answer("they don’t", ["don"])
+    assert not contains_answer("Spain won the final 3-2", ["2"]) and not contains_answer(
+        "an anti-war rally", ["war"]
+    )
+    assert not contains_answer("the 2020–21 season", ["21"])
+    assert contains_answer("the F-16 jets", ["F-16"]) and contains_answer("the 2020–21 season", ["2020-21"])
 
 
 def _cite(doc_id: str, sentence: str, start: int | None = None) -> Citation:

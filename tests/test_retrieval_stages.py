@@ -114,8 +114,13 @@ def test_question_dates_name_a_period() -> None:
     # News about March 2024 comes out from March on, and keeps mentioning it after.
     since_2020 = Filters(published_from=datetime(2020, 1, 1, tzinfo=UTC))
     assert with_question_dates("in March 2024", since_2020) == Filters(published_from=march[0])
+    # With no dates of the caller's, undated documents still pass the question's.
     assert with_question_dates("in March 2024", Filters(source="CNN")) == Filters(
-        source="CNN", published_from=march[0]
+        source="CNN", published_from=march[0], undated=True
+    )
+    naive = Filters(published_to=datetime(2024, 5, 1))  # read as UTC, as the store does
+    assert with_question_dates("What happened in March 2024?", naive) == replace(
+        naive, published_from=march[0]
     )
     later = Filters(published_from=datetime(2024, 3, 20, tzinfo=UTC))
     assert with_question_dates("in March 2024", later) == later
@@ -153,6 +158,8 @@ def test_duplicates_collapse_into_the_best_passage() -> None:
     collapsed = collapse_duplicates(pool, {})  # 11 of 13 word 5-grams shared: Jaccard 0.85
     assert [(p.doc_id, p.also_reported_by) for p in collapsed] == [("cnn-1", ("week-7",)), ("other", ())]
     assert jaccard(shingles(story), shingles(story)) == 1.0
+    with pytest.raises(ValueError, match="not a Jaccard threshold"):
+        collapse_duplicates(pool, {}, overlap=0.0)
     same = np.ones(2) / 2**0.5
     by_vector = collapse_duplicates(pool, {1: same, 2: same}, cosine=0.95, overlap=1.1)
     assert [(p.doc_id, p.also_reported_by) for p in by_vector] == [("cnn-1", ("other",)), ("week-7", ())]
