@@ -13,10 +13,10 @@ from rag.ask import answer_question
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
 from rag.embedder import Embedder
-from rag.errors import IndexMismatchError, InvalidRequestError
+from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
-from rag.loaders import parse_date
+from rag.loaders import parse_date, web_address
 from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
 
@@ -76,6 +76,13 @@ class Engine:
         started = time.perf_counter()
         unique = {d.doc_id: d for d in documents}  # a later copy of an id wins
         docs = list(unique.values())
+        for document in docs:  # documents built in code skip the record parser: check what clients link to
+            try:
+                web_address(document.url)
+            except CorpusFormatError as exc:
+                raise InvalidRequestError(
+                    f"document {document.doc_id!r}: {exc.reason}; nothing was written"
+                ) from None
         hashes = self.store.content_hashes([d.doc_id for d in docs])
         changed = [d for d in docs if hashes.get(d.doc_id) != content_hash(d)]
         unchanged = len(docs) - len(changed)

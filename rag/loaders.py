@@ -187,7 +187,7 @@ def parse_record(record: Any) -> Document:
         text=text,
         title=_optional_str(record, "title"),
         source=_optional_str(record, "source"),
-        url=_web_address(_optional_str(record, "url")),
+        url=web_address(_optional_str(record, "url")),
         published_at=parse_date(record.get("published_at")),
         metadata={**extra, **metadata},
     )
@@ -202,7 +202,7 @@ def _optional_str(record: dict[str, Any], key: str) -> str | None:
     return value.strip() or None
 
 
-def _web_address(url: str | None) -> str | None:
+def web_address(url: str | None) -> str | None:
     """An absolute http(s) address, or None; anything else (javascript:, data:, a bare path) is refused:
     every client renders it as a link to the story."""
     if url is None:

@@ -144,3 +144,16 @@ def test_batches_commit_separately(engine: Engine, digest_documents: list[Docume
     engine.config = replace(engine.config, ingest_batch=3)
     engine.ingest(digest_documents)
     assert engine.stats().generation == 4  # ten documents in batches of three
+
+
+def test_a_document_built_in_code_with_a_script_for_a_url_is_refused_whole(engine: Engine) -> None:
+    good = Document(
+        doc_id="good", text="Floods closed the main road into Kraków.", url="https://news.example/floods"
+    )
+    bad = Document(doc_id="bad", text="Snow delayed trains.", url="javascript:alert(1)")
+    with pytest.raises(
+        InvalidRequestError, match="document 'bad': 'url' 'javascript:alert\\(1\\)' is not an absolute"
+    ):
+        engine.ingest([good, bad])
+    assert engine.stats().documents == 0
+    assert engine.ingest([good]).added == 1
