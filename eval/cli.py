@@ -125,7 +125,7 @@ def handle(args: argparse.Namespace) -> int:
     out = _run_folder(args.out or Path("runs") / f"{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     engine, index = _open_engine(args, dataset)
     plan = _plan(args, qids, modes, engine)
-    for difference in setting_differences(args.compare, plan.settings) if args.compare else []:
+    for difference in setting_differences(baseline.settings, plan.settings) if baseline else []:
         print(f"newsrag: warning: not like for like with the baseline, {difference}", file=sys.stderr)
     try:
         evaluation = evaluate(dataset, engine, index, plan, _progress)

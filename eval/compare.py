@@ -47,8 +47,17 @@ class Comparison:
     paired: int  # queries scored in both runs
 
 
-def load_baseline(folder: Path) -> tuple[Summaries, PerQuery]:
-    """The summaries and per-query scores stored in a run folder written by this harness."""
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier run read back: its summaries, per-query scores and the settings it ran with."""
+
+    summaries: Summaries
+    per_query: PerQuery
+    settings: Mapping[str, object]
+
+
+def load_baseline(folder: Path) -> Baseline:
+    """The summaries, per-query scores and settings stored in a run folder written by this harness."""
     metrics_path, per_query_path = Path(folder) / METRICS_FILE, Path(folder) / PER_QUERY_FILE
     if not metrics_path.is_file() or not per_query_path.is_file():
         raise InvalidRequestError(
@@ -59,21 +68,20 @@ def load_baseline(folder: Path) -> tuple[Summaries, PerQuery]:
         stored = json.loads(metrics_path.read_text(encoding="utf-8"))
         summaries: Summaries = {mode: dict(body["metrics"]) for mode, body in stored["modes"].items()}
         summaries[ANSWERS] = dict(stored.get("answers", {}).get("metrics", {}))
+        settings = dict(stored.get("settings") or {})
         per_query: PerQuery = {}
         with per_query_path.open(encoding="utf-8") as handle:
             for line in handle:
                 _collect(json.loads(line), per_query)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidRequestError(f"cannot read the baseline run in {folder}: {exc!r}") from None
-    return summaries, per_query
+    return Baseline(summaries, per_query, settings)
 
 
-def setting_differences(folder: Path, settings: Mapping[str, object]) -> list[str]:
-    """The settings that change what scores mean (as asked, ids, sample, model...) and that the
-    baseline run in folder had otherwise, one line each; none when it recorded no settings."""
-    try:
-        stored = json.loads((Path(folder) / METRICS_FILE).read_text(encoding="utf-8")).get("settings") or {}
-    except (OSError, json.JSONDecodeError, AttributeError):
+def setting_differences(stored: Mapping[str, object], settings: Mapping[str, object]) -> list[str]:
+    """The settings that change what scores mean (dataset, as asked, ids, sample, model...) where
+    the baseline's (stored) differ from this run's, one line each; none when it stored no settings."""
+    if not stored:
         return []
     differences = [
         f"{key}: baseline {_shown(stored.get(key))}, this run {_shown(settings.get(key))}"
@@ -116,10 +124,10 @@ def current_scores(evaluation: Evaluation) -> tuple[Summaries, PerQuery]:
     return summaries, per_query
 
 
-def compare(evaluation: Evaluation, baseline: tuple[Summaries, PerQuery], seed: int = 0) -> list[Comparison]:
+def compare(evaluation: Evaluation, baseline: Baseline, seed: int = 0) -> list[Comparison]:
     """Every metric of every mode present in both runs, with a paired randomisation p-value."""
     current_summary, current_values = current_scores(evaluation)
-    base_summary, base_values = baseline
+    base_summary, base_values = baseline.summaries, baseline.per_query
     rows = []
     for mode, metrics in current_summary.items():
         if mode not in base_summary:

@@ -88,8 +88,8 @@ def with_question_dates(question: str, filters: Filters | None) -> Filters | Non
     start, end = _utc(given.published_from), _utc(given.published_to)
     if period is None or period[0] > (end or datetime.now(UTC)):
         return filters
-    undated = start is None and end is None
-    return replace(given, published_from=max(period[0], start or period[0]), undated=undated or given.undated)
+    undated = given.undated or (start is None and end is None)  # the caller set no dates of their own
+    return replace(given, published_from=max(period[0], start or period[0]), undated=undated)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
