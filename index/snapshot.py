@@ -68,6 +68,14 @@ class Snapshot:
         with self._lock:
             self._conn.close()
 
+    def __del__(self) -> None:
+        # sqlite3 connections sit in a reference cycle with their statement cache, so without this
+        # a superseded snapshot's connection (and its read lock, which blocks the checkpoint at
+        # close) would live until the garbage collector happened to run.
+        conn = getattr(self, "_conn", None)  # absent when __init__ failed to connect
+        if conn is not None:
+            conn.close()
+
     def _rows(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()

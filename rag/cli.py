@@ -155,11 +155,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     loaded = load_documents(args.paths)
     for rejected in loaded.rejected:
         print(f"rejected {rejected.where}: {rejected.reason}", file=sys.stderr)
-    engine = open_engine(args, seed=False)
-    engine.config = replace(engine.config, ingest_batch=args.batch)
-    with tqdm(total=len(loaded.documents), unit="doc", desc="ingest", disable=None) as bar:
-        report = engine.ingest(loaded.documents, progress=bar.update)
-    engine.close()
+    with open_engine(args, seed=False) as engine:
+        engine.config = replace(engine.config, ingest_batch=args.batch)
+        with tqdm(total=len(loaded.documents), unit="doc", desc="ingest", disable=None) as bar:
+            report = engine.ingest(loaded.documents, progress=bar.update)
     rate = report.documents / report.seconds if report.seconds > 0 else 0.0
     print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
@@ -171,8 +170,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """newsrag search QUERY: the best passages with source and score."""
-    engine = open_engine(args, seed=True)
-    passages = engine.search(args.query, k=args.k, mode=args.mode, half_life_days=args.half_life)
+    with open_engine(args, seed=True) as engine:
+        passages = engine.search(args.query, k=args.k, mode=args.mode, half_life_days=args.half_life)
     if not passages:
         print("no passages found")
     for rank, p in enumerate(passages, start=1):
@@ -188,8 +187,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsrag ask QUESTION: the answer with its citations and sources."""
-    engine = open_engine(args, seed=True)
-    answer = engine.ask(args.question, half_life_days=args.half_life)
+    with open_engine(args, seed=True) as engine:
+        answer = engine.ask(args.question, half_life_days=args.half_life)
     if answer.abstained:
         print(answer.message or "The summaries do not answer this question.")
         if answer.related:
@@ -216,7 +215,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """newsrag stats: documents, chunks, sentences, model, format version, size."""
-    stats = open_engine(args, seed=False).stats()
+    with open_engine(args, seed=False) as engine:
+        stats = engine.stats()
     print(f"store          {args.store.resolve()}")
     print(f"documents      {stats.documents}")
     print(f"chunks         {stats.chunks}")
@@ -230,9 +230,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """newsrag delete ID...: remove documents; unknown ids are reported."""
-    engine = open_engine(args, seed=False)
-    deleted = engine.delete(args.ids)
-    engine.close()
+    with open_engine(args, seed=False) as engine:
+        deleted = engine.delete(args.ids)
     missing = len(set(args.ids)) - deleted
     print(f"{deleted} deleted" + (f", {missing} not found" if missing else ""))
     return 0 if deleted or not missing else 1

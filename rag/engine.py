@@ -182,6 +182,12 @@ class Engine:
         """Persist derived files and release the store."""
         self.store.close()
 
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def manifest_for(embedder: Embedder, config: EngineConfig) -> dict[str, object]:
     """The facts a store records at creation and checks at every open."""

@@ -65,6 +65,32 @@ def test_old_snapshot_is_unchanged_by_later_writes(store: Store) -> None:
     assert after.document("a") is None and after.count("documents") == 1
 
 
+def _open_files(folder: Path) -> list[str]:
+    names = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:  # the listing's own descriptor, already closed
+            continue
+        if target.parent == folder:
+            names.append(target.name)
+    return names
+
+
+def test_close_leaves_one_self_contained_file(tmp_path: Path) -> None:
+    """After close the database holds everything (no WAL to lose when copied) and no file stays open."""
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    for n in range(5):  # each write supersedes the snapshot before it
+        store.write([_record(f"d{n}", f"report {n}", n)])
+    store.close()
+    assert _open_files(folder) == []
+    assert sorted(p.name for p in folder.iterdir()) == [DB_NAME, VECTORS_NAME]
+    reopened = Store.open(folder, MANIFEST, create=False)
+    assert reopened.snapshot().count("documents") == 5
+    reopened.close()
+
+
 def test_filters_apply_inside_retrieval(store: Store) -> None:
     store.write(
         [
