@@ -53,7 +53,9 @@ def split_spans(text: str, chunk_tokens: int, overlap_tokens: int) -> list[tuple
     spans: list[tuple[int, int]] = []
     previous_start, previous_end = -1, 0
     for piece in pieces:
-        start = _locate(text, piece, previous_start + 1, _skip_space(text, previous_end))
+        # A piece may start where the one before it did, and hold it (a large overlap does that):
+        # chunk_document drops the contained one.
+        start = _locate(text, piece, max(previous_start, 0), _skip_space(text, previous_end))
         spans.append((start, start + len(piece)))
         previous_start, previous_end = start, start + len(piece)
     return spans

@@ -36,6 +36,14 @@ def test_chunks_slice_their_document_in_order_and_cover_it(text: str, size: int,
     _check_invariants(document, chunk_document(document, ChunkingConfig(size, overlap)))
 
 
+def test_a_piece_that_restarts_where_the_last_began_is_kept_once() -> None:
+    # With an overlap near the chunk size the splitter yields "Rzeszów Rzeszów Rzeszów" and then
+    # "Rzeszów Rzeszów Rzeszów a" from the same start; the longer one holds the shorter.
+    document = Document(doc_id="d", text=" Rzeszów Rzeszów Rzeszów a")
+    chunks = chunk_document(document, ChunkingConfig(16, 15))
+    assert [(c.start, c.end) for c in chunks] == [(1, 26)]
+
+
 def test_long_real_text_never_exceeds_the_window(
     embedder: Embedder, digest_documents: list[Document]
 ) -> None:
