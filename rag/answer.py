@@ -12,7 +12,7 @@ import tiktoken
 
 from rag.chunking import ENCODING
 from rag.sentences import FEATURES, Candidate, LinearModel
-from rag.shortanswer import find_short_answer
+from rag.shortanswer import AnswerType, answer_type, find_short_answer
 from rag.text import normalise
 from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
@@ -28,6 +28,7 @@ CONFIDENCE_FEATURES = (
     "entities",
     "passage_dense",
 )
+_TYPE_MATCH = FEATURES.index("type_match")
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
@@ -71,9 +72,13 @@ def confidence_features(candidates: list[Candidate]) -> tuple[float, ...]:
     )
 
 
-def confidence(candidates: list[Candidate], config: AnswerConfig) -> float:
-    """The probability that the best sentence answers the question (calibrated on dev data)."""
+def confidence(question: str, candidates: list[Candidate], config: AnswerConfig) -> float:
+    """The probability that the best sentence answers the question (calibrated on dev data);
+    0 when it cannot: asked for someone's full name, it names nobody (the typed feature only
+    lowers the odds, as a "when" may be answered by "after the vote", but a name is a name)."""
     if not candidates:
+        return 0.0
+    if answer_type(question) is AnswerType.FULL_NAME and candidates[0].features[_TYPE_MATCH] < 0:
         return 0.0
     return config.confidence.probability(confidence_features(candidates))
 

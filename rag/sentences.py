@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import Snapshot
+from rag.places import names_place
 from rag.shortanswer import answer_type, find_short_answer
 from rag.text import content_terms
 from rag.types import Passage
@@ -23,7 +24,7 @@ FEATURES = (
     "novelty",  # share of the sentence's terms the question does not use
     "lead",  # 1 for a document's first sentence
     "doc_coverage",  # IDF-weighted share of the question's terms anywhere in the sentence's document
-    "entities",  # share of the question's names and numbers found in the document (1 with none)
+    "entities",  # share of the question's names and numbers in the document (France: French too; 1 with none)
     "passage_dense",  # cosine of the question with the best retrieved passage holding the sentence
 )
 # Names and numbers of a question: capitalised words past its first word, and figures.
@@ -136,7 +137,10 @@ class QuestionView:
         total = sum(self.weights.values())
         coverage = sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
         lowered = text.lower()
-        found = sum(bool(re.search(rf"(?<!\w){re.escape(e)}(?!\w)", lowered)) for e in self.entities)
+        found = sum(
+            bool(re.search(rf"(?<!\w){re.escape(e)}(?!\w)", lowered)) or names_place(text, e)
+            for e in self.entities
+        )
         return coverage, found / len(self.entities) if self.entities else 1.0
 
 

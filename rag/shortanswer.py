@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from rag.places import same_place
 from rag.text import content_terms
 
 
@@ -28,11 +29,16 @@ _NUMBER_WORD = (
     r"fifty|hundred|dozens|hundreds|thousands|millions|several|a few)"
 )
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
+# News dates a thing relative to now or to another event: "next week", "on his first day in office".
+_RELATIVE = r"(?:this|next|last|past|coming|previous|following|same|first|final)"
+_PERIOD = r"(?:day|week|weekend|month|year|season|spring|summer|autumn|fall|winter|decade)"
 _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DATE: re.compile(
         rf"\b(?:(?:early|late|mid-?)\s*)?{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
         rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b|\b{_DAY}\b|\b1[5-9]\d\d\b|\b20\d\d\b"
         rf"|\b\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
+        rf"|(?i:\b(?:yesterday|today|tomorrow|tonight)\b|\b{_RELATIVE}\s+{_PERIOD}(?:\s+in\s+office)?\b"
+        rf"|\b(?:\d+|{_NUMBER_WORD}|a|an)\s+{_UNIT}\s+(?:ago|later|earlier)\b)"
     ),
     AnswerType.DURATION: re.compile(
         rf"\b(?:up to\s+)?(?:\d[\d,.]*|{_NUMBER_WORD})\s+{_UNIT}\b", re.IGNORECASE
@@ -98,6 +104,7 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
 ]
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_CALENDAR = re.compile(rf"{_MONTH}|{_DAY}")
 _MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
 _YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
 _COUNTED = re.compile(r"\s+[a-z]")  # "in 2000 cases": a noun after it, so a count
@@ -141,6 +148,8 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
                 continue  # "Russia", "Trump": not the full name asked for
+            if text and all(_CALENDAR.fullmatch(w) for w in text.split()):
+                continue  # "January", "Monday": a date, not a name or a place
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
         if text.strip():
@@ -148,21 +157,9 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     return spans
 
 
-# A place and its people or language differ by these endings: Germany/German, China/Chinese, Iran/Iranian.
-_PLACE_ENDINGS = ("y", "a", "e", "o")
-_PEOPLE_ENDINGS = ("ese", "ian", "an", "n", "i")
-
-
-def _cut(term: str, endings: tuple[str, ...]) -> set[str]:
-    return {term} | {term[: -len(end)] for end in endings if term.endswith(end) and len(term) - len(end) >= 4}
-
-
 def _echoes(term: str, asked: set[str]) -> bool:
     """The term is one of the question's, or a place or its people named by the other (German, Germany)."""
-    if term in asked:
-        return True
-    place, people = _cut(term, _PLACE_ENDINGS), _cut(term, _PEOPLE_ENDINGS)
-    return any(place & _cut(a, _PEOPLE_ENDINGS) or people & _cut(a, _PLACE_ENDINGS) for a in asked)
+    return term in asked or any(same_place(term, a) for a in asked)
 
 
 def find_short_answer(question: str, sentence: str) -> Span | None:

@@ -176,6 +176,56 @@ def test_the_name_of_a_role_is_a_full_name_not_a_lone_capitalised_word() -> None
     assert named is not None and named.text == "Keith Kellogg"
 
 
+def test_a_month_or_weekday_is_neither_a_place_nor_a_person() -> None:
+    question = "Which Polish city's logistics hub will the German air defenses guard?"
+    assert find_short_answer(question, "Germany sends units to Poland in January and March.") is None
+    hub = find_short_answer(question, "The units will protect a key logistical hub in Rzeszów.")
+    assert hub is not None and hub.text == "Rzeszów"
+    assert find_short_answer("Who spoke on Monday?", "Officials met on Monday.") is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span"),
+    [
+        ("Talks start on his first day in office, aides said.", "first day in office"),
+        ("The vote is due next week.", "next week"),
+        ("The plant closed three years ago.", "three years ago"),
+        ("Ministers will decide tomorrow.", "tomorrow"),
+        ("The ministers met in Paris.", None),
+    ],
+)
+def test_news_dates_relative_to_now_answer_when(sentence: str, span: str | None) -> None:
+    found = find_short_answer("When do the talks start?", sentence)
+    assert (found.text if found else None) == span
+
+
+def test_a_sentence_that_names_nobody_cannot_give_a_full_name(engine: Engine) -> None:
+    engine.ingest(
+        [
+            Document(
+                "envoy",
+                "Trump plans talks between Ukraine and Russia. He is appointing a special envoy to "
+                "broker a ceasefire between the two countries.",
+            )
+        ]
+    )
+    unnamed = engine.ask("What is the name of the special envoy Trump is appointing?")
+    assert unnamed.abstained and unnamed.confidence == 0.0
+    assert unnamed.related and unnamed.related[0].doc_id == "envoy"
+    engine.ingest(
+        [
+            Document(
+                "envoy",
+                "Trump plans talks between Ukraine and Russia. He is appointing Keith Kellogg as special "
+                "envoy to broker a ceasefire between the two countries.",
+            )
+        ]
+    )
+    named = engine.ask("What is the name of the special envoy Trump is appointing?")
+    assert not named.abstained
+    assert named.short_answer is not None and named.short_answer.text == "Keith Kellogg"
+
+
 def test_a_year_in_a_date_is_not_a_count() -> None:
     question = "How many Patriot batteries are in Poland?"
     assert find_short_answer(question, "Patriot units arrive in Poland in January 2025.") is None
@@ -195,6 +245,12 @@ def test_a_year_in_a_date_is_not_a_count() -> None:
         ("christina", "christine", False),
         ("robert", "robertson", False),
         ("roberts", "robertson", False),
+        ("france", "french", True),
+        ("polish", "poland", True),
+        ("netherland", "dutch", True),  # content terms fold the plural: Netherlands
+        ("norway", "norwegian", True),
+        ("france", "franklin", False),
+        ("poland", "portugal", False),
     ],
 )
 def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: str, echoes: bool) -> None:
