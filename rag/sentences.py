@@ -12,7 +12,7 @@ import numpy as np
 from index import Snapshot
 from rag.places import names_place
 from rag.shortanswer import answer_type, find_short_answer
-from rag.text import content_terms
+from rag.text import stems
 from rag.types import Passage
 
 FEATURES = (
@@ -127,13 +127,13 @@ class QuestionView:
     @classmethod
     def of(cls, question: str, idf: dict[str, float], unseen: float) -> QuestionView:
         """The view of question under the candidates' IDF."""
-        asked = content_terms(question)
+        asked = stems(question)
         entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(question.strip()))
         return cls(asked, {t: idf.get(t, unseen) for t in set(asked)}, entities, answer_type(question))
 
     def document_features(self, text: str) -> tuple[float, float]:
         """doc_coverage and entities of one document."""
-        terms = set(content_terms(text))
+        terms = set(stems(text))
         total = sum(self.weights.values())
         coverage = sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
         lowered = text.lower()
@@ -155,7 +155,7 @@ def sentence_features(
     unseen: float,
 ) -> tuple[float, ...]:
     """The sentence's own FEATURES (the first seven), in their order."""
-    terms = set(content_terms(text))
+    terms = set(stems(text))
     wanted = set(asked)
     matched = wanted & terms
     total_idf = sum(idf.get(t, unseen) for t in wanted)
@@ -175,6 +175,6 @@ def _local_idf(texts: list[str]) -> tuple[dict[str, float], float]:
     the weight of a term no candidate holds."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(set(content_terms(text)))
+        counts.update(set(stems(text)))
     n = len(texts)
     return {term: math.log(1.0 + n / (1.0 + df)) for term, df in counts.items()}, math.log(1.0 + n)

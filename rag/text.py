@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
 
 from rag.types import Span
+
+_STEMMER = snowballstemmer.stemmer("english")
 
 # Abbreviations after which a period does not end a sentence (lower-cased, no period).
 _ABBREVIATIONS = frozenset(
@@ -151,14 +156,29 @@ _STOP = frozenset(
 )
 
 
+def stems(text: str) -> list[str]:
+    """The words of content_terms as Snowball English stems: transferring, transfer; deployed, deployment."""
+    return [_stem(word) for word in _content_words(text)]
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
 def content_terms(text: str) -> list[str]:
     """Lower-cased words of text without stop words, with possessives and plural -s folded."""
-    terms = []
+    return [
+        word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+        for word in _content_words(text)
+    ]
+
+
+def _content_words(text: str) -> list[str]:
+    words = []
     for raw in _TERM.findall(text.lower()):
         word = re.sub(r"[’']s$", "", raw)
         if word in _STOP or (len(word) < 2 and not word.isdigit()):
             continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        terms.append(word)
-    return terms
+        words.append(word)
+    return words

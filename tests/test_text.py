@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.text import sentence_spans
+from rag.text import sentence_spans, stems
 
 
 def _sentences(text: str) -> list[str]:
@@ -62,3 +62,10 @@ def test_question_view_weighs_terms_and_checks_names_in_a_document() -> None:
     asked = set(view.asked)
     assert coverage == len(asked & {"patriot", "poland"}) / len(asked)
     assert QuestionView.of("what is it?", {}, 1.0).document_features("anything") == (0.0, 1.0)
+
+
+def test_stems_match_a_question_word_to_its_other_forms_in_an_answer() -> None:
+    question = stems("What is Russia transferring to the previously deployed units?")
+    answer = stems("Rutte warned of the transfer of missile technology after a previous deployment.")
+    assert set(question) & set(answer) == {"transfer", "previous", "deploy"}
+    assert "the" not in question and "what" not in question  # stop words stay out
