@@ -34,6 +34,7 @@ class Store:
         self._conn = conn
         self._write_lock = threading.Lock()
         saved = VectorIndex.load(folder / VECTORS_NAME)
+        self._saved_generation = saved.generation if saved is not None else None
         # Every snapshot handed out, so close() can end the ones readers still hold: a connection
         # left open keeps SQLite's in-process WAL index alive, and a later open of a replaced or
         # damaged file in the same process would read through it.
@@ -140,10 +141,14 @@ class Store:
             self._conn.execute("ROLLBACK")
 
     def save_vectors(self) -> None:
-        """Persist the current FAISS index beside the database (atomic; derived, so best effort)."""
-        # A missing or stale file is rebuilt from SQLite at the next open.
+        """Persist the current FAISS index beside the database unless the file already holds it
+        (atomic; derived, so best effort: a missing or stale file is rebuilt from SQLite at open)."""
+        vectors = self._snapshot.vectors
+        if vectors.generation == self._saved_generation:
+            return  # a reader never rewrites the file (and never puts an older generation back)
         with suppress(OSError):
-            self._snapshot.vectors.save(self.folder / VECTORS_NAME)
+            vectors.save(self.folder / VECTORS_NAME)
+            self._saved_generation = vectors.generation
 
     def size_bytes(self) -> int:
         """Bytes on disk: database, its write-ahead log and the vector file."""

@@ -28,7 +28,6 @@ CONFIDENCE_FEATURES = (
     "entities",
     "passage_dense",
 )
-_TYPE_MATCH = FEATURES.index("type_match")
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
@@ -75,10 +74,14 @@ def confidence_features(candidates: list[Candidate]) -> tuple[float, ...]:
 def confidence(question: str, candidates: list[Candidate], config: AnswerConfig) -> float:
     """The probability that the best sentence answers the question (calibrated on dev data);
     0 when it cannot: asked for someone's full name, it names nobody (the typed feature only
-    lowers the odds, as a "when" may be answered by "after the vote", but a name is a name)."""
+    lowers the odds, as a "when" may be answered by "after the vote", but a name is a name).
+    The question is the user's own words, so a follow-up to a name question is not one."""
     if not candidates:
         return 0.0
-    if answer_type(question) is AnswerType.FULL_NAME and candidates[0].features[_TYPE_MATCH] < 0:
+    if (
+        answer_type(question) is AnswerType.FULL_NAME
+        and find_short_answer(question, candidates[0].text) is None
+    ):
         return 0.0
     return config.confidence.probability(confidence_features(candidates))
 

@@ -70,7 +70,7 @@ def answer_question(
     started = time.perf_counter()
     config = engine.config.answer
     evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k, half_life_days)
-    score = confidence(evidence.query, evidence.candidates, config)
+    score = confidence(question, evidence.candidates, config)
     if not evidence.candidates or score < config.threshold:
         return Answer(
             question=question,

@@ -2,7 +2,7 @@
 
 Terms are compared as rag.text.content_terms gives them: lower-cased, plural -s folded
 ("netherlands" is "netherland"). Regular pairs differ by an ending (Germany/German,
-China/Chinese, Iran/Iranian); the irregular ones are listed.
+China/Chinese, Iran/Iranian) and need a listed place on one side; the irregular ones are listed.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from rag.text import content_terms
 _PLACE_ENDINGS = ("y", "a", "e", "o")
 _PEOPLE_ENDINGS = ("ese", "ian", "an", "n", "i")
 
-# Places whose people or language no ending rule reaches, as content terms.
+# Places whose people or language no ending rule reaches.
 _IRREGULAR = {
     "afghanistan": ("afghan",),
     "argentina": ("argentine",),
+    "belarus": ("belarusian",),
     "belgium": ("belgian",),
     "britain": ("british", "briton"),
     "congo": ("congolese",),
@@ -43,10 +44,10 @@ _IRREGULAR = {
     "monaco": ("monegasque",),
     "montenegro": ("montenegrin",),
     "mozambique": ("mozambican",),
-    "netherland": ("dutch",),
+    "netherlands": ("dutch",),
     "norway": ("norwegian",),
     "peru": ("peruvian",),
-    "philippine": ("filipino",),
+    "philippines": ("filipino",),
     "poland": ("polish", "pole"),
     "portugal": ("portuguese",),
     "scotland": ("scottish", "scot"),
@@ -61,11 +62,33 @@ _IRREGULAR = {
     "turkey": ("turkish", "turk"),
     "turkmenistan": ("turkmen",),
     "uzbekistan": ("uzbek",),
-    "wale": ("welsh",),
+    "wales": ("welsh",),
 }
+# Places the ending rules may pair with a people (so Harris and Harry, Christa and Christian,
+# which the rules would pair too, stay apart): countries and regions of one word.
+_PLACE_NAMES = """
+afghanistan africa albania algeria america andorra angola antarctica arabia argentina armenia asia
+australia austria azerbaijan bahamas bahrain bangladesh barbados belarus belgium belize benin
+bhutan bolivia bosnia botswana brazil brunei bulgaria burma burundi cambodia cameroon canada
+caribbean chad chechnya chile china colombia congo crimea croatia cuba cyprus czechia denmark
+djibouti dominica ecuador egypt eritrea estonia ethiopia europe fiji finland france gabon gambia
+gaza georgia germany ghana greece grenada guatemala guinea guyana haiti honduras hungary iceland
+india indonesia iran iraq ireland israel italy jamaica japan jordan kazakhstan kenya korea kosovo
+kurdistan kuwait kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania
+luxembourg macedonia madagascar malawi malaysia maldives mali malta mauritania mauritius mexico
+moldova monaco mongolia montenegro morocco mozambique myanmar namibia nepal netherlands nicaragua
+niger nigeria norway oman pakistan palestine panama paraguay peru philippines poland portugal
+qatar romania russia rwanda samoa scandinavia senegal serbia siberia singapore slovakia slovenia
+somalia spain sudan suriname sweden switzerland syria taiwan tajikistan tanzania thailand tibet
+togo tonga tunisia turkey turkmenistan uganda ukraine uruguay uzbekistan venezuela vietnam yemen
+zambia zimbabwe
+""".split()
+_PLACES = frozenset(content_terms(" ".join(_PLACE_NAMES)))
+
 _PARTNERS: dict[str, set[str]] = {}
-for _place, _people in _IRREGULAR.items():
-    for _word in _people:
+for _name, _peoples in _IRREGULAR.items():
+    (_place,) = content_terms(_name)  # as compared: "cyprus" is "cypru"
+    for (_word,) in map(content_terms, _peoples):
         _PARTNERS.setdefault(_place, set()).add(_word)
         _PARTNERS.setdefault(_word, set()).add(_place)
 
@@ -80,8 +103,11 @@ def same_place(a: str, b: str) -> bool:
     """Two content terms name one place: the same word, or a place and its people or language."""
     if a == b or b in _PARTNERS.get(a, ()):
         return True
-    a_place, a_people = _cut(a, _PLACE_ENDINGS), _cut(a, _PEOPLE_ENDINGS)
-    return bool(a_place & _cut(b, _PEOPLE_ENDINGS) or a_people & _cut(b, _PLACE_ENDINGS))
+    return _place_and_people(a, b) or _place_and_people(b, a)
+
+
+def _place_and_people(place: str, people: str) -> bool:
+    return place in _PLACES and bool(_cut(place, _PLACE_ENDINGS) & _cut(people, _PEOPLE_ENDINGS))
 
 
 def names_place(text: str, name: str) -> bool:

@@ -32,13 +32,15 @@ _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centu
 # News dates a thing relative to now or to another event: "next week", "on his first day in office".
 _RELATIVE = r"(?:this|next|last|past|coming|previous|following|same|first|final)"
 _PERIOD = r"(?:day|week|weekend|month|year|season|spring|summer|autumn|fall|winter|decade)"
+# Lower-case words inside names: Ursula von der Leyen, Juan de la Cruz, Bashar al-Assad.
+_PARTICLES = r"(?:(?:de|da|di|du|del|della|der|den|van|von|bin|ibn|la|le|ter|ten|dos|das)\s+)*(?:al-)?"
 _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DATE: re.compile(
         rf"\b(?:(?:early|late|mid-?)\s*)?{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
         rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b|\b{_DAY}\b|\b1[5-9]\d\d\b|\b20\d\d\b"
         rf"|\b\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
         rf"|(?i:\b(?:yesterday|today|tomorrow|tonight)\b|\b{_RELATIVE}\s+{_PERIOD}(?:\s+in\s+office)?\b"
-        rf"|\b(?:\d+|{_NUMBER_WORD}|a|an)\s+{_UNIT}\s+(?:ago|later|earlier)\b)"
+        rf"|(?<![\d.])\b(?:\d+(?:\.\d+)?|{_NUMBER_WORD}|a|an)\s+{_UNIT}\s+(?:ago|later|earlier)\b)"
     ),
     AnswerType.DURATION: re.compile(
         rf"\b(?:up to\s+)?(?:\d[\d,.]*|{_NUMBER_WORD})\s+{_UNIT}\b", re.IGNORECASE
@@ -49,7 +51,7 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
         rf"|\b{_NUMBER_WORD}\b(?:\s+(?:million|billion|thousand))?",
         re.IGNORECASE,
     ),
-    AnswerType.PERSON: re.compile(r"\b[A-Z][\w’'.-]+(?:\s+(?:de |van |von |bin |al-)?[A-Z][\w’'.-]+)*"),
+    AnswerType.PERSON: re.compile(rf"\b[A-Z][\w’'.-]+(?:\s+{_PARTICLES}[A-Z][\w’'.-]+)*"),
 }
 _PATTERNS[AnswerType.FULL_NAME] = _PATTERNS[AnswerType.PERSON]
 _PATTERNS[AnswerType.PLACE] = _PATTERNS[AnswerType.PERSON]
@@ -148,8 +150,8 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
                 continue  # "Russia", "Trump": not the full name asked for
-            if text and all(_CALENDAR.fullmatch(w) for w in text.split()):
-                continue  # "January", "Monday": a date, not a name or a place
+            if text and all(_is_calendar(w, sentence, end) for w in text.split()):
+                continue  # "January", "Monday’s": a date, not a name or a place
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
         if text.strip():
@@ -184,6 +186,14 @@ def find_short_answer(question: str, sentence: str) -> Span | None:
         if best is None or score > best.score:
             best = Span(start, end, text, score)
     return best
+
+
+def _is_calendar(word: str, sentence: str, end: int) -> bool:
+    """A month or weekday; "May" only with a day or year after it (Theresa May is a name)."""
+    word = re.sub(r"[’']s$", "", word)
+    if word == "May":
+        return bool(re.match(r"\s+\d", sentence[end:]))
+    return bool(_CALENDAR.fullmatch(word))
 
 
 def _is_dated(sentence: str, start: int, end: int) -> bool:

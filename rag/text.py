@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -12,6 +13,7 @@ import snowballstemmer
 from rag.types import Span
 
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()
 
 # Abbreviations after which a period does not end a sentence (lower-cased, no period).
 _ABBREVIATIONS = frozenset(
@@ -163,7 +165,8 @@ def stems(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+    with _STEMMER_LOCK:  # a stemmer keeps the word it works on: one thread at a time
+        return str(_STEMMER.stemWord(word))
 
 
 def content_terms(text: str) -> list[str]:

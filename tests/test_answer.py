@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
-from rag.shortanswer import AnswerType, _echoes, answer_type, find_short_answer
+from rag.places import names_place
+from rag.shortanswer import AnswerType, _echoes, answer_type, candidates, find_short_answer
 from rag.types import Answer, Document, Turn
 
 PATRIOT = "5df9e3f3ff27d6f8"
@@ -182,6 +183,25 @@ def test_a_month_or_weekday_is_neither_a_place_nor_a_person() -> None:
     hub = find_short_answer(question, "The units will protect a key logistical hub in Rzeszów.")
     assert hub is not None and hub.text == "Rzeszów"
     assert find_short_answer("Who spoke on Monday?", "Officials met on Monday.") is None
+    assert find_short_answer("Who attended the summit?", "Officials attended Monday’s summit.") is None
+    sentence = "The vote was held in May 2019, and May resigned."
+    people = [(sentence[a:b], a) for a, b in candidates(sentence, AnswerType.PERSON)]
+    assert people == [("May", sentence.rindex("May"))]  # the month is not a name; the woman is
+
+
+def test_names_with_lower_case_particles_are_whole_names() -> None:
+    question = "What is the name of the European Commission president?"
+    sentence = "Ursula von der Leyen won a second term as head of the European Commission on Thursday."
+    found = find_short_answer(question, sentence)
+    assert found is not None and found.text == "Ursula von der Leyen"
+    assert find_short_answer("Who leads Syria?", "Bashar al-Assad spoke.").text == "Bashar al-Assad"  # type: ignore[union-attr]
+
+
+def test_a_place_is_found_in_a_document_by_its_people_but_a_name_is_not_a_place() -> None:
+    assert names_place("The Cypriot government said talks would resume.", "Cyprus")
+    assert names_place("French President Macron spoke.", "France")
+    assert not names_place("Harry Kane scored twice.", "Harris")
+    assert not names_place("Christa Wolf wrote it.", "Christian")
 
 
 @pytest.mark.parametrize(
@@ -191,6 +211,7 @@ def test_a_month_or_weekday_is_neither_a_place_nor_a_person() -> None:
         ("The vote is due next week.", "next week"),
         ("The plant closed three years ago.", "three years ago"),
         ("Ministers will decide tomorrow.", "tomorrow"),
+        ("The plant closed 1.5 years ago.", "1.5 years ago"),
         ("The ministers met in Paris.", None),
     ],
 )

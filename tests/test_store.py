@@ -91,6 +91,23 @@ def test_close_leaves_one_self_contained_file(tmp_path: Path) -> None:
     reopened.close()
 
 
+def test_a_reader_never_rewrites_the_vector_file(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha harbour", 1)])
+    store.close()
+    before = (folder / VECTORS_NAME).stat().st_mtime_ns
+    reader = Store.open(folder, MANIFEST, create=False)
+    assert reader.snapshot().dense(_vector(1), 1)
+    reader.save_vectors()
+    reader.close()
+    assert (folder / VECTORS_NAME).stat().st_mtime_ns == before
+    writer = Store.open(folder, MANIFEST, create=False)
+    writer.write([_record("b", "beta airport", 2)])
+    writer.close()
+    assert (folder / VECTORS_NAME).stat().st_mtime_ns != before
+
+
 def test_filters_apply_inside_retrieval(store: Store) -> None:
     store.write(
         [

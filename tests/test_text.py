@@ -1,11 +1,16 @@
-"""Sentence spans: exact offsets, in order, covering the words of the text."""
+"""Text primitives: sentence spans with exact offsets, and the stems answers compare."""
 
 from __future__ import annotations
 
+import random
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import snowballstemmer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.text import sentence_spans, stems
+from rag.text import _content_words, _stem, sentence_spans, stems
 
 
 def _sentences(text: str) -> list[str]:
@@ -69,3 +74,26 @@ def test_stems_match_a_question_word_to_its_other_forms_in_an_answer() -> None:
     answer = stems("Rutte warned of the transfer of missile technology after a previous deployment.")
     assert set(question) & set(answer) == {"transfer", "previous", "deploy"}
     assert "the" not in question and "what" not in question  # stop words stay out
+
+
+def test_stems_are_the_same_from_many_threads_at_once() -> None:
+    # The API answers in a thread pool; a shared stemmer must not mix up concurrent words.
+    rng = random.Random(1)
+    words = [
+        "".join(rng.choice("aeioutransferingdeploymntsl") for _ in range(rng.randint(5, 14)))
+        for _ in range(40000)
+    ]
+    texts = [" ".join(words[i : i + 50]) for i in range(0, len(words), 50)]
+    reference = snowballstemmer.stemmer("english")
+    expected = [
+        [reference.stemWord(w) for w in content_words] for content_words in map(_content_words, texts)
+    ]
+    _stem.cache_clear()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(stems, texts))
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == expected
