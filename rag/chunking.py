@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,15 +51,8 @@ def _splitter(chunk_tokens: int, overlap_tokens: int) -> RecursiveCharacterTextS
 def split_spans(text: str, chunk_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:
     """Split text into [start, end) spans of at most chunk_tokens tokens, in order, leaving no gap."""
     pieces = _splitter(chunk_tokens, overlap_tokens).split_text(text)
-    spans: list[tuple[int, int]] = []
-    previous_start, previous_end = -1, 0
-    for piece in pieces:
-        # A piece may start where the one before it did, and hold it (a large overlap does that):
-        # chunk_document drops the contained one.
-        start = _locate(text, piece, max(previous_start, 0), _skip_space(text, previous_end))
-        spans.append((start, start + len(piece)))
-        previous_start, previous_end = start, start + len(piece)
-    return spans
+    placed = _place(text, pieces, None) or _place(text, pieces, _viable(text, pieces))
+    return placed or _place_greedily(text, pieces)
 
 
 def _skip_space(text: str, at: int) -> int:
@@ -67,20 +61,74 @@ def _skip_space(text: str, at: int) -> int:
     return at
 
 
-def _locate(text: str, piece: str, low: int, high: int) -> int:
-    """The last start of piece in [low, high]: a chunk overlaps or abuts the one before it.
+def _starts(text: str, piece: str, after: tuple[int, int] | None) -> list[int]:
+    """Where piece may start after the span before it, latest first: from that span's start (a
+    large overlap can restart there, holding it; chunk_document drops the contained one) to its
+    end (chunks overlap or abut)."""
+    low, high = (max(after[0], 0), _skip_space(text, after[1])) if after else (0, _skip_space(text, 0))
+    found = []
+    at = text.find(piece, low, high + len(piece))
+    while 0 <= at <= high:
+        found.append(at)
+        at = text.find(piece, at + 1, high + len(piece))
+    return found[::-1]
 
-    The splitter keeps text verbatim (it only trims whitespace), so a piece always occurs;
-    taking the last place in range keeps offsets right when the same words repeat.
+
+def _place(text: str, pieces: list[str], viable: list[set[int]] | None) -> list[tuple[int, int]] | None:
+    """Each piece at its latest place in range after the one before (among the viable places,
+    when given), so that chunks overlap or abut; None when a piece has nowhere to go.
+
+    The splitter keeps text verbatim (it only trims whitespace), so every piece occurs; the
+    latest place keeps offsets right when the same words repeat.
     """
-    found = text.find(piece, low)
-    if found < 0:
-        raise RuntimeError(f"chunk text not found in its document at or after {low}")
-    while True:
-        following = text.find(piece, found + 1, high + len(piece))
-        if following < 0 or following > high:
-            return found
-        found = following
+    spans: list[tuple[int, int]] = []
+    for i, piece in enumerate(pieces):
+        starts = _starts(text, piece, spans[-1] if spans else None)
+        if viable is not None:
+            starts = [s for s in starts if s in viable[i]]
+        if not starts:
+            return None
+        spans.append((starts[0], starts[0] + len(piece)))
+    return spans
+
+
+def _viable(text: str, pieces: list[str]) -> list[set[int]]:
+    """For each piece, the places from which every later piece can still be placed in range.
+    Needed only where the latest place leads to a dead end: periodic text such as
+    "RzeszówRzeszów…" cut by characters."""
+    viable: list[set[int]] = [set() for _ in pieces]
+    following: list[int] = []
+    for i in range(len(pieces) - 1, -1, -1):
+        for start in _all_starts(text, pieces[i]):
+            end = _skip_space(text, start + len(pieces[i]))
+            at = bisect_left(following, start)
+            if i == len(pieces) - 1 or (at < len(following) and following[at] <= end):
+                viable[i].add(start)
+        following = sorted(viable[i])
+    return viable
+
+
+def _all_starts(text: str, piece: str) -> list[int]:
+    found = []
+    at = text.find(piece)
+    while at >= 0:
+        found.append(at)
+        at = text.find(piece, at + 1)
+    return found
+
+
+def _place_greedily(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """The fallback: each piece at its latest place in range, else its first place after it."""
+    spans: list[tuple[int, int]] = []
+    for piece in pieces:
+        low = max(spans[-1][0], 0) if spans else 0
+        start = text.find(piece, low)
+        if start < 0:
+            raise RuntimeError(f"chunk text not found in its document at or after {low}")
+        starts = _starts(text, piece, spans[-1] if spans else None)
+        start = starts[0] if starts else start
+        spans.append((start, start + len(piece)))
+    return spans
 
 
 def chunk_document(

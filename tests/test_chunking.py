@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,10 +24,16 @@ def _check_invariants(document: Document, chunks: list) -> None:
     assert all(covered[i] for i, ch in enumerate(document.text) if not ch.isspace())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
-    text=st.lists(st.sampled_from([*"ab Ab. ,\n0", "Rzeszów ", "F-16s ", "$1.44 "]), max_size=600).map(
-        "".join
+    text=st.one_of(
+        st.lists(st.sampled_from([*"ab Ab. ,\n0", "Rzeszów ", "F-16s ", "$1.44 "]), max_size=600).map(
+            "".join
+        ),
+        # Periodic text cut by characters: the same piece fits in many places.
+        st.tuples(st.text(alphabet="01Rzów .", min_size=1, max_size=9), st.integers(2, 60)).map(
+            lambda unit_times: unit_times[0] * unit_times[1]
+        ),
     ),
     size=st.integers(min_value=16, max_value=120),
     overlap=st.integers(min_value=0, max_value=15),
@@ -42,6 +49,14 @@ def test_a_piece_that_restarts_where_the_last_began_is_kept_once() -> None:
     document = Document(doc_id="d", text=" Rzeszów Rzeszów Rzeszów a")
     chunks = chunk_document(document, ChunkingConfig(16, 15))
     assert [(c.start, c.end) for c in chunks] == [(1, 26)]
+
+
+@pytest.mark.parametrize("overlap", [11, 13, 15])
+def test_periodic_text_without_spaces_is_chunked_without_gaps(overlap: int) -> None:
+    # Cut by characters, "RzeszówRzeszówRz" fits at 0 and at 7: the latest place in range is a
+    # dead end for the piece after it, so an earlier one must be taken.
+    document = Document(doc_id="d", text="Rzeszów" * 4)
+    _check_invariants(document, chunk_document(document, ChunkingConfig(16, overlap)))
 
 
 def test_long_real_text_never_exceeds_the_window(
