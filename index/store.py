@@ -40,8 +40,7 @@ class Store:
         # damaged file in the same process would read through it.
         self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
         self._snapshot = self._new_snapshot(saved)
-        if saved is None or saved.generation != self._snapshot.generation:
-            self.save_vectors()  # it was missing, stale or corrupt, and has just been rebuilt
+        self.save_vectors()  # writes only when the file was missing, stale or corrupt (just rebuilt)
 
     @classmethod
     def open(cls, folder: Path, manifest: dict[str, Any], *, create: bool = True) -> Store:

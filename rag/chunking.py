@@ -122,11 +122,10 @@ def _place_greedily(text: str, pieces: list[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for piece in pieces:
         low = max(spans[-1][0], 0) if spans else 0
-        start = text.find(piece, low)
+        starts = _starts(text, piece, spans[-1] if spans else None)
+        start = starts[0] if starts else text.find(piece, low)
         if start < 0:
             raise RuntimeError(f"chunk text not found in its document at or after {low}")
-        starts = _starts(text, piece, spans[-1] if spans else None)
-        start = starts[0] if starts else start
         spans.append((start, start + len(piece)))
     return spans
 

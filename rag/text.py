@@ -159,7 +159,8 @@ _STOP = frozenset(
 
 
 def stems(text: str) -> list[str]:
-    """The words of content_terms as Snowball English stems: transferring, transfer; deployed, deployment."""
+    """Content words (no stop words or possessives) as Snowball English stems, which fold plurals
+    themselves: transferring, transfer; deployed, deployment."""
     return [_stem(word) for word in _content_words(text)]
 
 
