@@ -28,6 +28,7 @@ CONFIDENCE_FEATURES = (
     "entities",
     "passage_dense",
 )
+MARGIN_ALONE = 1.0  # the margin when every candidate is shown, or says what a shown one says
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
@@ -60,30 +61,56 @@ class AnswerConfig:
     confidence: LinearModel = field(default_factory=lambda: _model("confidence"))
 
 
-def confidence_features(candidates: list[Candidate]) -> tuple[float, ...]:
-    """What confidence is computed from: the best sentence's ranker score and its lead over the
-    next, and the best sentence's own features named in CONFIDENCE_FEATURES."""
+def confidence_features(
+    candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
+) -> tuple[float, ...]:
+    """What confidence is computed from: the best sentence's ranker score, its lead over the best
+    rival the answer leaves out, the best type match among the shown sentences, and the best
+    sentence's own features named in CONFIDENCE_FEATURES. groups is select()'s answer."""
     best = candidates[0]
-    margin = best.score - candidates[1].score if len(candidates) > 1 else 1.0
-    own = {"score": best.score, "margin": margin}
+    rival = _rival(candidates, groups, config)
+    own = {
+        "score": best.score,
+        "margin": best.score - rival.score if rival is not None else MARGIN_ALONE,
+        "type_match": max(g[0].features[FEATURES.index("type_match")] for g in groups),
+    }
     return tuple(
         own[name] if name in own else best.features[FEATURES.index(name)] for name in CONFIDENCE_FEATURES
     )
 
 
-def confidence(question: str, candidates: list[Candidate], config: AnswerConfig) -> float:
-    """The probability that the best sentence answers the question (calibrated on dev data);
-    0 when it cannot: asked for someone's full name, it names nobody (the typed feature only
-    lowers the odds, as a "when" may be answered by "after the vote", but a name is a name).
-    The question is the user's own words, so a follow-up to a name question is not one."""
-    if not candidates:
+def _rival(
+    candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
+) -> Candidate | None:
+    """The best sentence the answer neither shows nor says in other words: a reading it passed
+    over. A sentence shown beside the best one is no rival, whichever of the two holds the answer."""
+    cited = {(c.doc_id, c.start) for group in groups for c in group}
+    shown = [group[0] for group in groups]
+    for candidate in candidates:
+        if (candidate.doc_id, candidate.start) in cited:
+            continue
+        if any(_same_text(h, candidate) or _near_copy(h, candidate, config) for h in shown):
+            continue
+        return candidate
+    return None
+
+
+def confidence(
+    question: str, candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
+) -> float:
+    """The probability that the answer (select()'s groups) holds what is asked, calibrated on dev
+    data; 0 when it cannot: asked for someone's full name, the best sentence names nobody (the
+    typed feature only lowers the odds, as a "when" may be answered by "after the vote", but a
+    name is a name). The question is the user's own words, so a follow-up to a name question is
+    not one."""
+    if not candidates or not groups:
         return 0.0
     if (
         answer_type(question) is AnswerType.FULL_NAME
         and find_short_answer(question, candidates[0].text) is None
     ):
         return 0.0
-    return config.confidence.probability(confidence_features(candidates))
+    return config.confidence.probability(confidence_features(candidates, groups, config))
 
 
 def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candidate]]:

@@ -70,7 +70,8 @@ def answer_question(
     started = time.perf_counter()
     config = engine.config.answer
     evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k, half_life_days)
-    score = confidence(question, evidence.candidates, config)
+    groups = select(evidence.candidates, config)
+    score = confidence(question, evidence.candidates, groups, config)
     if not evidence.candidates or score < config.threshold:
         return Answer(
             question=question,
@@ -84,7 +85,7 @@ def answer_question(
             related=tuple(evidence.passages[:RELATED]),
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
-    sentences, sources, text = cite(select(evidence.candidates, config), evidence.passages)
+    sentences, sources, text = cite(groups, evidence.passages)
     return Answer(
         question=question,
         query=evidence.query,

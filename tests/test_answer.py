@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.answer import CONFIDENCE_FEATURES, AnswerConfig, confidence_features, select
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
 from rag.places import names_place
+from rag.sentences import FEATURES, Candidate
 from rag.shortanswer import AnswerType, _echoes, answer_type, candidates, find_short_answer
 from rag.types import Answer, Document, Turn
 
@@ -117,6 +120,32 @@ def test_supporting_sentences_keep_document_order_within_the_budget(digest_engin
         by_doc.setdefault(doc_id, []).append(start)
     assert all(starts == sorted(starts) for starts in by_doc.values())
     assert_citations_exact(digest_engine, answer)
+
+
+def _candidate(doc_id: str, start: int, text: str, direction: int, score: float) -> Candidate:
+    vector = np.zeros(8, dtype=np.float32)
+    vector[direction] = 1.0
+    return Candidate(doc_id, 0, start, start + len(text), text, vector, (0.5,) * len(FEATURES), score)
+
+
+def test_confidence_margin_is_the_lead_over_a_reading_the_answer_leaves_out() -> None:
+    best = _candidate("a", 0, "The envoy met the minister on Monday.", 0, 5.0)
+    beside = _candidate("a", 40, "They visited wounded soldiers before the briefing.", 1, 4.8)
+    reworded = _candidate("b", 0, "On Monday the envoy met the minister.", 0, 4.7)
+    rival = _candidate("c", 0, "The minister flew home.", 2, 2.0)
+    config = AnswerConfig(max_sentences=2)
+    candidates = [best, beside, reworded, rival]
+    groups = select(candidates, config)
+    assert [g[0].text for g in groups] == [best.text, beside.text]
+    margin = confidence_features(candidates, groups, config)[CONFIDENCE_FEATURES.index("margin")]
+    # Neither the sentence shown beside the best nor its rewording is a rival: the one left out is.
+    assert margin == pytest.approx(3.0)
+    alone = select([best, rival], replace(config, max_sentences=1))
+    assert confidence_features([best, rival], alone, config)[CONFIDENCE_FEATURES.index("margin")] == 3.0
+    squeezed = select(candidates, replace(config, max_sentences=1))
+    assert confidence_features(candidates, squeezed, config)[CONFIDENCE_FEATURES.index("margin")] == (
+        pytest.approx(0.2)
+    )
 
 
 def test_bad_questions_are_refused(digest_engine: Engine) -> None:
