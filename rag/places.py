@@ -106,6 +106,11 @@ def same_place(a: str, b: str) -> bool:
     return _place_and_people(a, b) or _place_and_people(b, a)
 
 
+def is_place_or_people(term: str) -> bool:
+    """A listed country or region, or the word for its people or language: a place, not a person."""
+    return term in _PLACES or term in _PARTNERS or any(_place_and_people(p, term) for p in _PLACES)
+
+
 def _place_and_people(place: str, people: str) -> bool:
     return place in _PLACES and bool(_cut(place, _PLACE_ENDINGS) & _cut(people, _PEOPLE_ENDINGS))
 

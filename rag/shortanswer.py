@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from rag.places import same_place
+from rag.places import is_place_or_people, same_place
 from rag.text import content_terms
 
 
@@ -28,6 +28,8 @@ _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
     r"fifty|hundred|dozens|hundreds|thousands|millions|several|a few)"
 )
+_FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,500 or 4.2
+_SCALE = r"(?:%|percent|per cent|million|billion|trillion|thousand)"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
 # News dates a thing relative to now or to another event: "next week", "on his first day in office".
 _RELATIVE = r"(?:this|next|last|past|coming|previous|following|same|first|final)"
@@ -46,8 +48,9 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
         rf"\b(?:up to\s+)?(?:\d[\d,.]*|{_NUMBER_WORD})\s+{_UNIT}\b", re.IGNORECASE
     ),
     AnswerType.NUMBER: re.compile(
-        rf"(?:[$€£]\s?)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?"
-        rf"(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand))?"
+        # a range is one answer ("100–150", "12 to 15 million"), not "from 5 to 10 percent"
+        rf"(?<!from )(?:[$€£]\s?)?\b{_FIGURE}\s+to\s+(?:[$€£]\s?)?{_FIGURE}\s?{_SCALE}"
+        rf"|(?:[$€£]\s?)?\b{_FIGURE}(?:\s?[–-]\s?(?:[$€£]\s?)?{_FIGURE})?(?:\s?{_SCALE}|(?:bn|mn|m|k)\b)?"
         rf"|\b{_NUMBER_WORD}\b(?:\s+(?:million|billion|thousand))?",
         re.IGNORECASE,
     ),
@@ -106,6 +109,7 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
 ]
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_YEAR_SPAN = re.compile(r"(?:1[5-9]|20)\d\d(?:\s?[–-]\s?|\s+to\s+)(?:(?:1[5-9]|20)\d\d|\d\d)")
 _CALENDAR = re.compile(rf"{_MONTH}|{_DAY}")
 _MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
 _YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
@@ -152,8 +156,14 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # "Russia", "Trump": not the full name asked for
             if text and all(_is_calendar(w, sentence, end) for w in text.split()):
                 continue  # "January", "Monday’s": a date, not a name or a place
+        if kind in (AnswerType.PERSON, AnswerType.FULL_NAME):
+            terms = content_terms(text)
+            if len(terms) == 1 and is_place_or_people(terms[0]):
+                continue  # "Egypt's", "Afghan": a place or its people, not the person asked for
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
+        if kind is AnswerType.NUMBER and _YEAR_SPAN.fullmatch(text):
+            continue  # "2003-04", "1914 to 1918": a period, not a count
         if text.strip():
             spans.append((start, end))
     return spans

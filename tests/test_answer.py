@@ -305,3 +305,31 @@ def test_a_year_in_a_date_is_not_a_count() -> None:
 )
 def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: str, echoes: bool) -> None:
     assert _echoes(named, {asked}) is echoes
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        ("How much did Sky bid for the rights?", "Sky paid £4.2bn for the broadcast rights.", "£4.2bn"),
+        ("How many species have been validated?", "Some 100–150 species have been validated.", "100–150"),
+        (
+            "How many people were brought over?",
+            "An estimated 12 to 15 million people were brought over.",
+            "12 to 15 million",
+        ),
+        ("How much did output grow?", "In 2003-04 output grew by $8.7 billion.", "$8.7 billion"),
+        ("How many units did it add?", "It added units in 2003-04.", None),
+        ("Who drove Ethelred out?", "Sweyn Forkbeard drove Ethelred out of England.", "Sweyn Forkbeard"),
+        (
+            "Who will Trump appoint to broker a ceasefire?",
+            "Trump will appoint an envoy to broker a ceasefire in Ukraine.",
+            None,
+        ),
+        ("Who was he a critic of?", "He was a critic of Egypt's premier.", None),
+    ],
+)
+def test_short_answers_take_whole_figures_and_never_a_place_for_a_person(
+    question: str, sentence: str, span: str | None
+) -> None:
+    found = find_short_answer(question, sentence)
+    assert (found.text if found else None) == span
