@@ -37,11 +37,11 @@ pytest: setup browser
 	$(BIN)/pytest -q
 
 # The regression gate on the digest's own questions: floors a little under the measured values
-# (hybrid nDCG@10 0.961, recall@10 1.0; answer hit 0.978; abstention recall 1.0).
+# (hybrid nDCG@10 0.961, recall@10 1.0; answer hit 0.956; abstention recall 1.0).
 eval-gate: setup
 	$(BIN)/newsrag eval data/eval --modes dense,lexical,hybrid --out runs/ci-digest \
 		--fail-below hybrid:ndcg@10=0.90 --fail-below hybrid:recall@10=0.95 \
-		--fail-below answer_hit=0.95 --fail-below abstention_recall=0.92
+		--fail-below answer_hit=0.93 --fail-below abstention_recall=0.92
 
 test: lint typecheck pytest eval-gate
 
