@@ -28,6 +28,7 @@ _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
     r"fifty|hundred|dozens|hundreds|thousands|millions|several|a few)"
 )
+_YEAR_DIGITS = r"(?:1[5-9]|20)\d\d"  # a year from 1500 to 2099
 _FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"  # 1,500 or 4.2
 _SCALE = r"(?:%|percent|per cent|million|billion|trillion|thousand)"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)"
@@ -39,7 +40,7 @@ _PARTICLES = r"(?:(?:de|da|di|du|del|della|der|den|van|von|bin|ibn|la|le|ter|ten
 _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.DATE: re.compile(
         rf"\b(?:(?:early|late|mid-?)\s*)?{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
-        rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b|\b{_DAY}\b|\b1[5-9]\d\d\b|\b20\d\d\b"
+        rf"|\b\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b|\b{_DAY}\b|\b{_YEAR_DIGITS}\b"
         rf"|\b\d{{1,2}}(?:st|nd|rd|th)\s+century\b"
         rf"|(?i:\b(?:yesterday|today|tomorrow|tonight)\b|\b{_RELATIVE}\s+{_PERIOD}(?:\s+in\s+office)?\b"
         rf"|(?<![\d.])\b(?:\d+(?:\.\d+)?|{_NUMBER_WORD}|a|an)\s+{_UNIT}\s+(?:ago|later|earlier)\b)"
@@ -108,8 +109,8 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
         AnswerType.NAME,
     ),
 ]
-_YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
-_YEAR_SPAN = re.compile(r"(?:1[5-9]|20)\d\d(?:\s?[–-]\s?|\s+to\s+)(?:(?:1[5-9]|20)\d\d|\d\d)")
+_YEAR = re.compile(_YEAR_DIGITS)
+_YEAR_SPAN = re.compile(rf"{_YEAR_DIGITS}(?:\s?[–-]\s?|\s+to\s+)(?:{_YEAR_DIGITS}|\d\d)")
 _CALENDAR = re.compile(rf"{_MONTH}|{_DAY}")
 _MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
 _YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
