@@ -43,6 +43,8 @@ class Dataset:
     queries: Mapping[str, str]
     qrels: Mapping[str, Mapping[str, int]]
     answers: Mapping[str, AnswerKey] = field(default_factory=dict)
+    # The earlier questions of a conversation a query follows up ("history" in queries.jsonl).
+    histories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def relevant(self, qid: str) -> dict[str, int]:
         """The documents judged relevant (score > 0) to qid, with their grades."""
@@ -73,15 +75,17 @@ def load_dataset(root: Path, split: str = "test", queries_file: str = QUERIES_FI
     queries_path = _required(root / queries_file, "the queries")
     qrels_path = _required(root / "qrels" / f"{split}.tsv", f"the qrels of split {split!r}")
     answers_path = root / ANSWERS_FILE
+    queries, histories = _queries(queries_path)
     return Dataset(
         name=root.resolve().name,
         root=root,
         split=split,
         corpus_path=corpus_path,
         documents=tuple(_documents(corpus_path)),
-        queries=_queries(queries_path),
+        queries=queries,
         qrels=_qrels(qrels_path),
         answers=_answers(answers_path) if answers_path.is_file() else {},
+        histories=histories,
     )
 
 
@@ -171,14 +175,26 @@ def _optional(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _queries(path: Path) -> dict[str, str]:
+def _queries(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """The queries by id, and the earlier questions of those that follow up a conversation."""
     queries: dict[str, str] = {}
+    histories: dict[str, tuple[str, ...]] = {}
     for line, record in _records(path):
         qid = _string(record, "_id", path, line) or ""
         if qid in queries:
             raise CorpusFormatError(f"duplicate query id {qid!r}", path=str(path), line=line)
         queries[qid] = _string(record, "text", path, line) or ""
-    return queries
+        history = record.get("history")
+        if history is None:
+            continue
+        if not isinstance(history, list) or not all(isinstance(q, str) and q.strip() for q in history):
+            raise CorpusFormatError(
+                "field 'history' must be a list of the earlier questions (non-empty strings)",
+                path=str(path),
+                line=line,
+            )
+        histories[qid] = tuple(history)
+    return queries, histories
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:

@@ -26,7 +26,8 @@ from eval.scoring import (
     select_judged,
 )
 from rag.errors import InvalidRequestError, NewsragError
-from rag.types import Filters
+from rag.followup import resolve_query
+from rag.types import Filters, Turn
 
 NO_KEY = AnswerKey(())
 
@@ -60,12 +61,17 @@ def evaluate(
     """Run every mode over the judged queries and ask() over the answer-keyed ones; score both."""
     started = time.perf_counter()
     judged = select_judged(dataset, plan.qids)
+    # A follow-up is searched as the service resolves it against its conversation.
+    searched = {
+        qid: resolve_query(text, [Turn(q) for q in dataset.histories.get(qid, ())])
+        for qid, text in judged.items()
+    }
     filters = as_of_filters(dataset, plan.qids) if plan.as_asked else None
     results, failed = [], {}
     for mode in plan.modes:
         try:
             with progress(mode, len(judged)) as tick:
-                run = run_mode(engine, judged, mode, progress=tick, filters=filters)
+                run = run_mode(engine, searched, mode, progress=tick, filters=filters)
         except NewsragError as exc:  # one broken mode must not cost the others' results
             failed[mode] = str(exc)
             continue
@@ -74,7 +80,9 @@ def evaluate(
     if answers.status == MEASURED and isinstance(engine, Asker):
         answered = select_answered(dataset, plan.qids)
         with progress("ask", len(answered)) as tick:
-            answer_run = ask_all(engine, answered, progress=tick, filters=filters)
+            answer_run = ask_all(
+                engine, answered, progress=tick, filters=filters, histories=dataset.histories
+            )
         answers = score_answers(answer_run, dataset, engine)
     return Evaluation(
         dataset=dataset,

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from eval.metrics import DEPTH
 from rag.engine import MAX_K
-from rag.types import Answer, Document, Filters, Passage
+from rag.types import Answer, Document, Filters, Passage, Turn
 
 Progress = Callable[[int], None]
 
@@ -24,7 +24,7 @@ class Searcher(Protocol):
 class Asker(Protocol):
     """What the harness needs from an engine for answers."""
 
-    def ask(self, question: str, filters: Any = None) -> Answer: ...
+    def ask(self, question: str, filters: Any = None, history: Sequence[Turn] | None = None) -> Answer: ...
 
     def document(self, doc_id: str) -> Document | None: ...
 
@@ -93,14 +93,16 @@ def ask_all(
     queries: Mapping[str, str],
     progress: Progress | None = None,
     filters: Mapping[str, Filters] | None = None,
+    histories: Mapping[str, Sequence[str]] | None = None,
 ) -> AnswerRun:
-    """Compose an answer for every query, each under its filters when given."""
+    """Compose an answer for every query, each under its filters and after its conversation when given."""
     answers: dict[str, Answer] = {}
     latencies: list[float] = []
     started = time.perf_counter()
     for qid, text in queries.items():
+        history = [Turn(question) for question in (histories or {}).get(qid, ())]
         tick = time.perf_counter()
-        answers[qid] = engine.ask(text, filters=(filters or {}).get(qid))
+        answers[qid] = engine.ask(text, filters=(filters or {}).get(qid), history=history)
         latencies.append((time.perf_counter() - tick) * 1000)
         if progress is not None:
             progress(1)

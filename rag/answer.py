@@ -11,8 +11,8 @@ import numpy as np
 import tiktoken
 
 from rag.chunking import ENCODING
-from rag.sentences import FEATURES, Candidate, LinearModel
-from rag.shortanswer import AnswerType, answer_type, find_short_answer
+from rag.sentences import FEATURES, Asked, Candidate, LinearModel
+from rag.shortanswer import AnswerType, find_span
 from rag.text import normalise
 from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
@@ -96,19 +96,15 @@ def _rival(
 
 
 def confidence(
-    question: str, candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
+    asked: Asked, candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
 ) -> float:
     """The probability that the answer (select()'s groups) holds what is asked, calibrated on dev
     data; 0 when it cannot: asked for someone's full name, the best sentence names nobody (the
     typed feature only lowers the odds, as a "when" may be answered by "after the vote", but a
-    name is a name). The question is the user's own words, so a follow-up to a name question is
-    not one."""
+    name is a name)."""
     if not candidates or not groups:
         return 0.0
-    if (
-        answer_type(question) is AnswerType.FULL_NAME
-        and find_short_answer(question, candidates[0].text) is None
-    ):
+    if asked.kind is AnswerType.FULL_NAME and short_answer(asked, candidates[0]) is None:
         return 0.0
     return config.confidence.probability(confidence_features(candidates, groups, config))
 
@@ -181,9 +177,10 @@ def _source(number: int, p: Passage) -> Source:
     return Source(number, p.doc_id, p.title, p.source, p.url, p.published_at)
 
 
-def short_answer(question: str, best: Candidate) -> ShortAnswer | None:
-    """The exact answer span inside the best sentence, with document offsets."""
-    span = find_short_answer(question, best.text)
+def short_answer(asked: Asked, best: Candidate) -> ShortAnswer | None:
+    """The exact answer span inside the best sentence, with document offsets: of the expected type,
+    and no name the conversation already gave."""
+    span = find_span(asked.query, best.text, asked.kind)
     if span is None:
         return None
     start = best.start + span.start

@@ -9,7 +9,10 @@ from rag.types import Turn
 
 _WORD = re.compile(r"[\w’'-]+", re.UNICODE)
 _REFERRING = frozenset("it its they them their theirs he him his she her this that these those there".split())
-_OPENERS = re.compile(r"^\s*(and|but|also|so|what about|how about|and what about|what of)\b", re.IGNORECASE)
+_QUESTION_WORDS = frozenset("what who whom whose when where which why how".split())
+_OPENERS = re.compile(
+    r"^\s*(and what about|and how about|what about|how about|what of|and|but|also|so)\b", re.IGNORECASE
+)
 
 
 def needs_context(question: str) -> bool:
@@ -21,6 +24,17 @@ def needs_context(question: str) -> bool:
         return True
     content = [w for w in words if len(w) > 3]
     return len(content) <= 1
+
+
+def is_elliptical(question: str) -> bool:
+    """The question asks again what its conversation asked, of something else: "And what about
+    Poland?", "How about the drones?". It has no question word past its opener, so the earlier
+    question says what kind of answer is wanted."""
+    opener = _OPENERS.match(question)
+    if opener is None:
+        return False
+    rest = {w.lower() for w in _WORD.findall(question[opener.end() :])}
+    return not rest & _QUESTION_WORDS
 
 
 def resolve_query(question: str, history: Sequence[Turn] = ()) -> str:
@@ -36,4 +50,4 @@ def resolve_query(question: str, history: Sequence[Turn] = ()) -> str:
     return f"{anchor} {question.strip()}"
 
 
-__all__ = ["needs_context", "resolve_query"]
+__all__ = ["is_elliptical", "needs_context", "resolve_query"]

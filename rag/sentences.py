@@ -11,7 +11,7 @@ import numpy as np
 
 from index import Snapshot
 from rag.places import names_place
-from rag.shortanswer import answer_type, find_short_answer
+from rag.shortanswer import AnswerType, find_span
 from rag.text import stems
 from rag.types import Passage
 
@@ -49,6 +49,16 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """What sentences are judged against: the question's own words, the conversation it resolves
+    to (whose names count as asked, so a short answer never echoes them), the expected answer type."""
+
+    question: str
+    query: str
+    kind: AnswerType | None
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A stored sentence of a retrieved document, with its features and its ranking score."""
 
@@ -69,12 +79,14 @@ class Candidate:
 
 def gather_candidates(
     snapshot: Snapshot,
-    question: str,
-    query_vector: np.ndarray,
+    asked: Asked,
+    question_vector: np.ndarray,
     passages: list[Passage],
     ranker: LinearModel,
 ) -> list[Candidate]:
-    """Sentences inside the retrieved passages, best first by the ranker."""
+    """Sentences inside the retrieved passages, best first by the ranker: term coverage and
+    similarity against the question's own words and vector, names and answer type against the
+    conversation."""
     if not passages:
         return []
     documents = {p.doc_id: snapshot.document(p.doc_id) for p in passages}
@@ -91,7 +103,7 @@ def gather_candidates(
         text = document.text[row.start : row.end]
         raw.append((row.doc_id, row.ordinal, row.start, row.end, text, row.vector, covering))
     idf, unseen = _local_idf([r[4] for r in raw])
-    question_view = QuestionView.of(question, idf, unseen)
+    question_view = QuestionView.of(asked, idf, unseen)
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
     context = {
         doc_id: question_view.document_features(f"{d.title or ''} {d.text}")
@@ -100,8 +112,10 @@ def gather_candidates(
     }
     candidates = []
     for doc_id, ordinal, start, end, text, vector, passage in raw:
-        typed = 0.0 if question_view.kind is None else (1.0 if find_short_answer(question, text) else -1.0)
-        similarity = float(np.dot(vector, query_vector))
+        typed = 0.0
+        if asked.kind is not None:
+            typed = 1.0 if find_span(asked.query, text, asked.kind) else -1.0
+        similarity = float(np.dot(vector, question_vector))
         features = (
             *sentence_features(
                 question_view.asked, text, similarity, typed, rank[passage.chunk_id], ordinal, idf, unseen
@@ -122,14 +136,14 @@ class QuestionView:
     asked: list[str]
     weights: dict[str, float]
     entities: frozenset[str]
-    kind: object
+    kind: AnswerType | None
 
     @classmethod
-    def of(cls, question: str, idf: dict[str, float], unseen: float) -> QuestionView:
-        """The view of question under the candidates' IDF."""
-        asked = stems(question)
-        entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(question.strip()))
-        return cls(asked, {t: idf.get(t, unseen) for t in set(asked)}, entities, answer_type(question))
+    def of(cls, asked: Asked, idf: dict[str, float], unseen: float) -> QuestionView:
+        """The view of the question under the candidates' IDF: its own terms, the conversation's names."""
+        terms = stems(asked.question)
+        entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(asked.query.strip()))
+        return cls(terms, {t: idf.get(t, unseen) for t in set(terms)}, entities, asked.kind)
 
     def document_features(self, text: str) -> tuple[float, float]:
         """doc_coverage and entities of one document."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from rag.places import is_place_or_people, same_place
-from rag.text import content_terms
+from rag.text import STOP_WORDS, content_terms
 
 
 class AnswerType(Enum):
@@ -83,9 +83,11 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
         re.compile(r"\bhow (many|much)\b|\bwhat (percentage|percent|number|amount|share)\b", re.I),
         AnswerType.NUMBER,
     ),
+    # "Whose troops?": a country or a people may own them, so any name, not only a person's.
+    (re.compile(r"^\s*whose\b", re.I), AnswerType.NAME),
     (
         re.compile(
-            r"^\s*(who|whom|whose)\b|\b(which|what) "
+            r"^\s*(who|whom)\b|\b(which|what) "
             r"(person|leader|official|president|minister|chancellor|envoy|ambassador|spokesperson)\b",
             re.I,
         ),
@@ -110,11 +112,17 @@ _RULES: list[tuple[re.Pattern[str], AnswerType]] = [
     ),
 ]
 _YEAR = re.compile(_YEAR_DIGITS)
+_UNIT_AFTER = re.compile(rf"\s+({_UNIT})\b", re.IGNORECASE)
+_ROLE_WORD = re.compile(
+    rf"(?:{_ROLE}|general|pope|king|queen|prince|princess|senator)s?(?:-elect)?(?:[’']s)?,?", re.I
+)
+_NAMES = (AnswerType.PERSON, AnswerType.FULL_NAME, AnswerType.PLACE, AnswerType.NAME)
+_COMPASS = frozenset("north south east west northern southern eastern western central".split())
 _YEAR_SPAN = re.compile(rf"{_YEAR_DIGITS}(?:\s?[–-]\s?|\s+to\s+)(?:{_YEAR_DIGITS}|\d\d)")
 _CALENDAR = re.compile(rf"{_MONTH}|{_DAY}")
 _MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
 _YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
-_COUNTED = re.compile(r"\s+[a-z]")  # "in 2000 cases": a noun after it, so a count
+_COUNTED = re.compile(r"\s+([a-z]+)")  # "in 2000 cases": a noun after it, so a count
 _SENTENCE_START_WORDS = frozenset(
     {"The", "A", "An", "This", "That", "These", "In", "On", "At", "It", "He", "She"}
 )
@@ -144,13 +152,18 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     for match in _PATTERNS[kind].finditer(sentence):
         start, end = match.span()
         text = match.group(0)
-        if kind in (AnswerType.PERSON, AnswerType.FULL_NAME, AnswerType.PLACE, AnswerType.NAME):
+        if kind in _NAMES:
             words = text.split()
             while words and words[0] in _SENTENCE_START_WORDS:
                 start += len(words[0]) + 1
                 words = words[1:]
             text = " ".join(words).rstrip(".,’'")
             end = start + len(text)
+            if kind in (AnswerType.PERSON, AnswerType.FULL_NAME):
+                title = _title_length(words)  # "Defense Minister Bjørn Arild Gram": a title, then the name
+                start += sum(len(w) + 1 for w in words[:title])
+                words = words[title:]
+                text = " ".join(words)
             if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
@@ -159,8 +172,8 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # "January", "Monday’s": a date, not a name or a place
         if kind in (AnswerType.PERSON, AnswerType.FULL_NAME):
             terms = content_terms(text)
-            if len(terms) == 1 and is_place_or_people(terms[0]):
-                continue  # "Egypt's", "Afghan": a place or its people, not the person asked for
+            if terms and is_place_or_people(terms[-1]) and all(t in _COMPASS for t in terms[:-1]):
+                continue  # "Egypt's", "Afghan", "North Korea": a place or its people, not a person
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
         if kind is AnswerType.NUMBER and _YEAR_SPAN.fullmatch(text):
@@ -177,7 +190,12 @@ def _echoes(term: str, asked: set[str]) -> bool:
 
 def find_short_answer(question: str, sentence: str) -> Span | None:
     """The best candidate of the question's answer type in the sentence, near the question's words."""
-    kind = answer_type(question)
+    return find_span(question, sentence, answer_type(question))
+
+
+def find_span(question: str, sentence: str, kind: AnswerType | None) -> Span | None:
+    """The best candidate of type kind in the sentence, near the question's words and echoing none
+    of them; None when there is no kind (a follow-up may take its conversation's, or have none)."""
     if kind is None:
         return None
     asked = set(content_terms(question))
@@ -192,11 +210,21 @@ def find_short_answer(question: str, sentence: str) -> Span | None:
         terms = content_terms(text)
         if terms and all(_echoes(t, asked) for t in terms):
             continue  # the question already says it ("German" when it asks about Germany)
+        if kind is AnswerType.NUMBER:
+            unit = _UNIT_AFTER.match(sentence, end)
+            if unit and not _echoes(content_terms(unit.group(1))[0], asked):
+                continue  # "up to six months" is how long, not how many, unless months are asked
         distance = min((abs(a - start) for a in anchors), default=len(sentence))
         score = 1.0 / (1.0 + distance / 40.0)
         if best is None or score > best.score:
             best = Span(start, end, text, score)
     return best
+
+
+def _title_length(words: list[str]) -> int:
+    """How many leading words are a title: up to the last role word that a name still follows."""
+    roles = [i for i, word in enumerate(words[:-1]) if _ROLE_WORD.fullmatch(word)]
+    return roles[-1] + 1 if roles else 0
 
 
 def _is_calendar(word: str, sentence: str, end: int) -> bool:
@@ -210,6 +238,7 @@ def _is_calendar(word: str, sentence: str, end: int) -> bool:
 def _is_dated(sentence: str, start: int, end: int) -> bool:
     """The year-like number at start:end dates something: "January 2025", "in 2024," (not "in 2000 cases")."""
     before = sentence[:start]
+    counted = _COUNTED.match(sentence, end)  # "in 2000 cases"; not "in 2024 and"
     return bool(_MONTH_LEAD.search(before)) or (
-        bool(_YEAR_LEAD.search(before)) and not _COUNTED.match(sentence, end)
+        bool(_YEAR_LEAD.search(before)) and not (counted and counted.group(1) not in STOP_WORDS)
     )

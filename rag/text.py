@@ -150,7 +150,7 @@ def _paragraph_spans(text: str) -> list[Span]:
 
 
 _TERM = re.compile(r"[\w]+(?:[’'.-][\w]+)*", re.UNICODE)
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have he her his how
     i if in into is it its of on or our she so than that the their them then there these they this
     those to was we were what when where which while who whom whose why will with would you about
@@ -182,7 +182,7 @@ def _content_words(text: str) -> list[str]:
     words = []
     for raw in _TERM.findall(text.lower()):
         word = re.sub(r"[’']s$", "", raw)
-        if word in _STOP or (len(word) < 2 and not word.isdigit()):
+        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
         words.append(word)
     return words

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rag.answer import CONFIDENCE_FEATURES, AnswerConfig, confidence_features, select
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
+from rag.followup import is_elliptical
 from rag.places import names_place
 from rag.sentences import FEATURES, Candidate
 from rag.shortanswer import AnswerType, _echoes, answer_type, candidates, find_short_answer
@@ -109,6 +110,45 @@ def test_follow_up_is_resolved_against_history(digest_engine: Engine) -> None:
     assert any("announced by German and Polish defense ministers" in s.text for s in answer.sentences)
 
 
+def test_a_follow_up_is_asked_of_the_passages_its_conversation_found(digest_engine: Engine) -> None:
+    where = [Turn("Which country will Germany deploy Patriot units to?", "Poland.")]
+    answer = digest_engine.ask("How long will they stay?", history=where)
+    assert not answer.abstained
+    # Not the sentence that answered "which country" again: the one that says how long.
+    assert "lasting up to six months" in answer.sentences[0].text
+    assert answer.short_answer is not None and answer.short_answer.text == "up to six months"
+    assert_citations_exact(digest_engine, answer)
+    viewed = [Turn("What did Zelenskyy and Scholz view before the briefing?", "Advanced drone technology.")]
+    visited = digest_engine.ask("Who did they visit?", history=viewed)
+    assert "wounded Ukrainian soldiers" in visited.sentences[0].text
+    assert visited.short_answer is None  # the conversation's own names are no answer to "who"
+
+
+def test_only_an_elliptical_follow_up_takes_its_conversation_s_answer_type(digest_engine: Engine) -> None:
+    hosting = [Turn("Which country is hosting the new amphibious warfare training center?", "Norway.")]
+    elliptical = digest_engine.ask("And what about the Patriot units?", history=hosting)
+    assert elliptical.short_answer is not None and elliptical.short_answer.text == "Poland"
+    who = [Turn("Who is NATO's Secretary General?", "Mark Rutte.")]
+    own = digest_engine.ask("What did he warn Trump against?", history=who)
+    assert not own.abstained and own.short_answer is None  # a "what" of its own, not a "who"
+    assert "Russia-dictated peace deal" in own.text
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("And what about Poland?", True),
+        ("What about the drones?", True),
+        ("And Lithuania?", True),
+        ("And who announced it?", False),
+        ("How long will they stay?", False),
+        ("Who announced it?", False),
+    ],
+)
+def test_elliptical_follow_ups_ask_nothing_of_their_own(question: str, elliptical: bool) -> None:
+    assert is_elliptical(question) is elliptical
+
+
 def test_supporting_sentences_keep_document_order_within_the_budget(digest_engine: Engine) -> None:
     config = replace(digest_engine.config.answer, support_margin=100.0, max_sentences=4, threshold=0.0)
     digest_engine.config = replace(digest_engine.config, answer=config)
@@ -192,9 +232,8 @@ def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> Non
 
 def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> None:
     question = "Which chancellor did Zelensky meet in Berlin?"
-    assert find_short_answer(question, "Zelensky met German Chancellor Olaf Scholz.").text == (  # type: ignore[union-attr]
-        "German Chancellor Olaf Scholz"
-    )
+    found = find_short_answer(question, "Zelensky met German Chancellor Olaf Scholz.")
+    assert found is not None and found.text == "Olaf Scholz"  # the name, not the title it was asked by
     assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
     assert find_short_answer("Who praised China?", "Chinese officials praised the plan.") is None
 
@@ -326,6 +365,17 @@ def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: s
             None,
         ),
         ("Who was he a critic of?", "He was a critic of Egypt's premier.", None),
+        ("Who raised it with Trump?", "He raised the transfer of missiles to North Korea with Trump.", None),
+        ("Who is Norway's defense minister?", "Defense Minister Bjørn Arild Gram spoke.", "Bjørn Arild Gram"),
+        ("Who warned him?", "NATO Secretary General Mark Rutte warned President-elect Trump.", "Mark Rutte"),
+        (
+            "Whose troops went to Russia?",
+            "It reported the deployment of North Korean troops to Russia.",
+            "North Korean",
+        ),
+        ("How many soldiers will it send?", "The deployment will last up to six months.", None),
+        ("How many months will it last?", "The deployment will last up to six months.", "six"),
+        ("How many soldiers will it send?", "It follows a previous deployment in 2024 and more.", None),
     ],
 )
 def test_short_answers_take_whole_figures_and_never_a_place_for_a_person(

@@ -131,6 +131,10 @@ def test_query_selection_keeps_useful_queries_in_file_order(tmp_path: Path) -> N
             "answers.jsonl:1: 'date' value 'last week'",
         ),
         (lambda f: (f / "qrels" / "test.tsv").unlink(), "qrels of split 'test' file is missing"),
+        (
+            lambda f: (f / "queries.jsonl").write_text('{"_id": "q1", "text": "Who?", "history": "Why?"}\n'),
+            "queries.jsonl:1: field 'history' must be a list",
+        ),
     ],
 )
 def test_bad_input_names_file_and_line(tmp_path: Path, change: Any, message: str) -> None:
@@ -138,6 +142,16 @@ def test_bad_input_names_file_and_line(tmp_path: Path, change: Any, message: str
     change(folder)
     with pytest.raises(CorpusFormatError, match=message.replace("(", r"\(")):
         load_dataset(folder)
+
+
+def test_a_follow_up_query_keeps_the_questions_before_it(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "set", CORPUS, QRELS, ANSWERS)
+    first = "When will Germany deploy Patriot units?"
+    rows = [{"_id": "q1", "text": first}, {"_id": "q2", "text": "Who announced it?", "history": [first]}]
+    (folder / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    dataset = load_dataset(folder)
+    assert dataset.histories == {"q2": (first,)}
+    assert dataset.queries["q2"] == "Who announced it?"
 
 
 def test_missing_folder(tmp_path: Path) -> None:

@@ -100,3 +100,24 @@ def test_unanswerable_queries_have_no_answers_and_no_qrels(
         assert answers[qid]["answers"] == []
         assert answers[qid]["corpus_id"] is None
     assert not unanswerable & {qid for qid, _, _ in qrels}
+
+
+def test_the_follow_up_set_is_conversations_over_the_same_digest(corpus: dict[str, str]) -> None:
+    folder = REPO / "data" / "eval-followups"
+    rows = {
+        name: [json.loads(line) for line in (folder / name).read_text(encoding="utf-8").splitlines() if line]
+        for name in ("corpus.jsonl", "queries.jsonl", "answers.jsonl")
+    }
+    assert {row["_id"]: row["text"] for row in rows["corpus.jsonl"]} == corpus
+    queries = {row["_id"]: row for row in rows["queries.jsonl"]}
+    assert all(row["history"] and all(q.strip() for q in row["history"]) for row in queries.values())
+    answers = {row["_id"]: row for row in rows["answers.jsonl"]}
+    assert set(answers) == set(queries)
+    with (folder / "qrels" / "test.tsv").open(encoding="utf-8", newline="") as fh:
+        judged = {(qid, cid) for qid, cid, _ in list(csv.reader(fh, delimiter="\t"))[1:]}
+    for qid, row in answers.items():
+        if row["is_impossible"]:
+            assert row["answers"] == [] and qid not in {q for q, _ in judged}
+        else:
+            assert (qid, row["corpus_id"]) in judged
+            assert all(answer in corpus[row["corpus_id"]] for answer in row["answers"]), qid

@@ -265,6 +265,63 @@ def test_as_asked_hides_what_was_published_after_each_question(tmp_path: Path) -
     assert cited and cited <= {"march", "tide"}
 
 
+def test_a_follow_up_is_searched_and_asked_with_its_conversation(tmp_path: Path) -> None:
+    """ "How long will it last?" alone is about the exercise that lasts; after the Patriot question,
+    it is about the Patriot deployment, in retrieval and in the answer."""
+    data = tmp_path / "talk"
+    (data / "qrels").mkdir(parents=True)
+    rows = {
+        "corpus": [
+            {
+                "_id": "patriot",
+                "text": "Germany will deploy Patriot units to Poland in January. "
+                "The deployment will last up to six months.",
+            },
+            {
+                "_id": "drill",
+                "text": "Norway hosts a winter drill in Sørreisa. The drill will last two weeks.",
+            },
+        ],
+        "queries": [
+            {
+                "_id": "q1",
+                "text": "How long will it last?",
+                "history": ["When will Germany deploy Patriot units?"],
+            },
+            {"_id": "q2", "text": "How long will it last?"},
+        ],
+        "answers": [{"_id": "q1", "answers": ["up to six months"]}, {"_id": "q2", "answers": ["two weeks"]}],
+    }
+    for name, records in rows.items():
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (data / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\tpatriot\t1\nq2\tdrill\t1\n", encoding="utf-8"
+    )
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "eval",
+                str(data),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--modes",
+                "hybrid",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    records = {
+        r["qid"]: r
+        for r in map(json.loads, (out / "per_query.jsonl").read_text(encoding="utf-8").splitlines())
+    }
+    assert [records[q]["retrieval"]["hybrid"]["ranking"][0][0] for q in ("q1", "q2")] == ["patriot", "drill"]
+    followed = records["q1"]["answer"]
+    assert followed["sentences"] and "six months" in followed["sentences"][0]["text"]
+
+
 def test_as_asked_needs_every_question_dated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = write_dataset(tmp_path / "set")
     argv = ["eval", str(data), "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--as-asked"]

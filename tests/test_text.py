@@ -57,16 +57,23 @@ def test_spans_are_ordered_trimmed_and_cover_every_word(text: str) -> None:
 
 
 def test_question_view_weighs_terms_and_checks_names_in_a_document() -> None:
-    from rag.sentences import QuestionView
+    from rag.sentences import Asked, QuestionView
+    from rag.shortanswer import AnswerType
 
-    view = QuestionView.of("How many Patriot batteries does the US keep in Poland’s east?", {}, 1.0)
+    question = "How many Patriot batteries does the US keep in Poland’s east?"
+    view = QuestionView.of(Asked(question, question, AnswerType.NUMBER), {}, 1.0)
     assert view.entities == {"patriot", "us", "poland"}  # not "How", the question's first word
     germany = "Germany will deploy Patriot missile units to Poland, Russia’s neighbour, in January 2025."
     coverage, names = view.document_features(germany)
     assert names == 2 / 3  # the US is not named (the “us” inside “Russia” does not count)
     asked = set(view.asked)
     assert coverage == len(asked & {"patriot", "poland"}) / len(asked)
-    assert QuestionView.of("what is it?", {}, 1.0).document_features("anything") == (0.0, 1.0)
+    assert QuestionView.of(Asked("what is it?", "what is it?", None), {}, 1.0).document_features(
+        "anything"
+    ) == (
+        0.0,
+        1.0,
+    )
 
 
 def test_stems_match_a_question_word_to_its_other_forms_in_an_answer() -> None:
