@@ -43,7 +43,8 @@ def gather_evidence(
     """Retrieve passages for the resolved question, then rank their stored sentences against the
     question's own words: the conversation picks the passages, the follow-up what is asked of
     them ("How long will they stay?" is not asked again of the sentence that answered where). The
-    answer type is the question's own, else the conversation's ("And what about Poland?")."""
+    answer type is the question's own; a follow-up that asks nothing of its own ("And what about
+    Poland?") takes its conversation's."""
     if not question.strip():
         raise InvalidRequestError("the question is empty: ask about something")
     if not 1 <= k <= MAX_TOP_K:
