@@ -99,6 +99,9 @@ def _cut(term: str, endings: tuple[str, ...]) -> set[str]:
     return {term} | {term[: -len(end)] for end in endings if term.endswith(end) and len(term) - len(end) >= 4}
 
 
+_PLACE_STEMS = frozenset(stem for place in _PLACES for stem in _cut(place, _PLACE_ENDINGS))
+
+
 def same_place(a: str, b: str) -> bool:
     """Two content terms name one place: the same word, or a place and its people or language."""
     if a == b or b in _PARTNERS.get(a, ()):
@@ -106,9 +109,14 @@ def same_place(a: str, b: str) -> bool:
     return _place_and_people(a, b) or _place_and_people(b, a)
 
 
-def is_place_or_people(term: str) -> bool:
-    """A listed country or region, or the word for its people or language: a place, not a person."""
-    return term in _PLACES or term in _PARTNERS or any(_place_and_people(p, term) for p in _PLACES)
+def is_place_or_people(word: str) -> bool:
+    """A listed country or region, or the word for its people or language, as written ("Egypt's",
+    "Afghan", "Chinese"): a place, not a person. The word is not stemmed, so Francis is no France."""
+    word = re.sub(r"[’']s$", "", word.lower())
+    terms = content_terms(word)
+    if terms and (terms[0] in _PLACES or terms[0] in _PARTNERS):
+        return True
+    return bool(_cut(word, _PEOPLE_ENDINGS) & _PLACE_STEMS)
 
 
 def _place_and_people(place: str, people: str) -> bool:

@@ -163,7 +163,7 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 title = _title_length(words)  # "Defense Minister Bjørn Arild Gram": a title, then the name
                 start += sum(len(w) + 1 for w in words[:title])
                 words = words[title:]
-                text = " ".join(words)
+                text = sentence[start:end]
             if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
@@ -172,7 +172,7 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 continue  # "January", "Monday’s": a date, not a name or a place
         if kind in (AnswerType.PERSON, AnswerType.FULL_NAME):
             terms = content_terms(text)
-            if terms and is_place_or_people(terms[-1]) and all(t in _COMPASS for t in terms[:-1]):
+            if terms and is_place_or_people(text.split()[-1]) and all(t in _COMPASS for t in terms[:-1]):
                 continue  # "Egypt's", "Afghan", "North Korea": a place or its people, not a person
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing

@@ -376,6 +376,8 @@ def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: s
         ("How many soldiers will it send?", "The deployment will last up to six months.", None),
         ("How many months will it last?", "The deployment will last up to six months.", "six"),
         ("How many soldiers will it send?", "It follows a previous deployment in 2024 and more.", None),
+        ("Who is the envoy?", "The envoy met officials in January.", None),
+        ("Who spoke?", "It is led by Pope Francis, who spoke on Sunday.", "Francis"),
     ],
 )
 def test_short_answers_take_whole_figures_and_never_a_place_for_a_person(
