@@ -131,19 +131,18 @@ def gather_candidates(
 
 @dataclass(frozen=True)
 class QuestionView:
-    """What the features need of the question: its terms with their weights, names and answer type."""
+    """What the features need of the question: its terms with their weights, and the conversation's names."""
 
     asked: list[str]
     weights: dict[str, float]
     entities: frozenset[str]
-    kind: AnswerType | None
 
     @classmethod
     def of(cls, asked: Asked, idf: dict[str, float], unseen: float) -> QuestionView:
         """The view of the question under the candidates' IDF: its own terms, the conversation's names."""
         terms = stems(asked.question)
         entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(asked.query.strip()))
-        return cls(terms, {t: idf.get(t, unseen) for t in set(terms)}, entities, asked.kind)
+        return cls(terms, {t: idf.get(t, unseen) for t in set(terms)}, entities)
 
     def document_features(self, text: str) -> tuple[float, float]:
         """doc_coverage and entities of one document."""

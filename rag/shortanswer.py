@@ -118,7 +118,7 @@ _ROLE_WORD = re.compile(
 )
 _NAMES = (AnswerType.PERSON, AnswerType.FULL_NAME, AnswerType.PLACE, AnswerType.NAME)
 _COMPASS = frozenset("north south east west northern southern eastern western central".split())
-_YEAR_SPAN = re.compile(rf"{_YEAR_DIGITS}(?:\s?[–-]\s?|\s+to\s+)(?:{_YEAR_DIGITS}|\d\d)")
+_YEAR_SPAN = re.compile(rf"{_YEAR_DIGITS}\s?[–-]\s?(?:{_YEAR_DIGITS}|\d\d)")
 _CALENDAR = re.compile(rf"{_MONTH}|{_DAY}")
 _MONTH_LEAD = re.compile(rf"{_MONTH}(?:\s+\d{{1,2}},?)?\s+$", re.I)
 _YEAR_LEAD = re.compile(r"\b(?:in|since|until|before|after|early|late|mid)\s+$", re.I)
@@ -164,20 +164,19 @@ def candidates(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
                 start += sum(len(w) + 1 for w in words[:title])
                 words = words[title:]
                 text = sentence[start:end]
+                terms = content_terms(text)
+                if terms and is_place_or_people(text.split()[-1]) and all(t in _COMPASS for t in terms[:-1]):
+                    continue  # "Egypt's", "Afghan", "North Korea": a place or its people, not a person
             if kind is AnswerType.PERSON and start == 0 and len(words) == 1:
                 continue  # a lone capitalised first word is rarely a name
             if kind is AnswerType.FULL_NAME and len(words) < 2:
                 continue  # "Russia", "Trump": not the full name asked for
             if text and all(_is_calendar(w, sentence, end) for w in text.split()):
                 continue  # "January", "Monday’s": a date, not a name or a place
-        if kind in (AnswerType.PERSON, AnswerType.FULL_NAME):
-            terms = content_terms(text)
-            if terms and is_place_or_people(text.split()[-1]) and all(t in _COMPASS for t in terms[:-1]):
-                continue  # "Egypt's", "Afghan", "North Korea": a place or its people, not a person
         if kind is AnswerType.NUMBER and _YEAR.fullmatch(text) and _is_dated(sentence, start, end):
             continue  # "in January 2025" dates something; it counts nothing
         if kind is AnswerType.NUMBER and _YEAR_SPAN.fullmatch(text):
-            continue  # "2003-04", "1914 to 1918": a period, not a count
+            continue  # "2003-04", "1914–1918": a period, not a count
         if text.strip():
             spans.append((start, end))
     return spans
