@@ -24,6 +24,8 @@ ANSWER_METRICS = (
     "answer_hit_first",
     "em",
     "f1",
+    "em_answered",
+    "f1_answered",
     "short_answers",
     "citation_precision",
     "abstention_precision",
@@ -154,8 +156,12 @@ def summarize_answers(outcomes: Sequence[AnswerOutcome]) -> dict[str, float | No
     return {
         "answer_hit": _share(o.hit for o in eligible),
         "answer_hit_first": _share(o.hit_first for o in eligible),
-        "em": _share(o.em for o in outcomes),
-        "f1": _share(o.f1 for o in outcomes),
+        # SQuAD's way: over every answerable question, a missing short answer scoring 0 ...
+        "em": _share(o.em or 0.0 for o in eligible),
+        "f1": _share(o.f1 or 0.0 for o in eligible),
+        # ... and over those given a short answer only.
+        "em_answered": _share(o.em for o in outcomes),
+        "f1_answered": _share(o.f1 for o in outcomes),
         "short_answers": _share(float(o.em is not None) for o in eligible),
         "citation_precision": sum(o.cited_relevant or 0 for o in judged) / cited if cited else None,
         "abstention_precision": _share(float(bool(o.impossible)) for o in abstained),
@@ -170,6 +176,6 @@ def paired_values(outcome: AnswerOutcome) -> dict[str, float | None]:
     return {
         "answer_hit": outcome.hit,
         "answer_hit_first": outcome.hit_first,
-        "em": outcome.em,
-        "f1": outcome.f1,
+        "em": None if outcome.hit is None else outcome.em or 0.0,
+        "f1": None if outcome.hit is None else outcome.f1 or 0.0,
     }

@@ -24,8 +24,10 @@ ANSWERABLE = "answerable questions (answer in evidence where the set says)"
 ANSWER_POPULATIONS = {
     "answer_hit": f"{ANSWERABLE}: a gold answer is in the answer's sentences",
     "answer_hit_first": f"{ANSWERABLE}: a gold answer is in the first sentence",
-    "em": "answerable questions given a short answer: SQuAD exact match",
-    "f1": "answerable questions given a short answer: SQuAD token F1",
+    "em": f"{ANSWERABLE}: SQuAD exact match of the short answer (none scores 0, as SQuAD counts it)",
+    "f1": f"{ANSWERABLE}: SQuAD token F1 of the short answer (none scores 0)",
+    "em_answered": "answerable questions given a short answer: SQuAD exact match",
+    "f1_answered": "answerable questions given a short answer: SQuAD token F1",
     "short_answers": f"{ANSWERABLE}: share given a short answer",
     "citation_precision": "cited documents of judged questions: share relevant per qrels",
     "abstention_precision": "abstentions: share on unanswerable questions",

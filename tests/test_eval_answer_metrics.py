@@ -151,8 +151,10 @@ def test_summary_over_hand_made_answers() -> None:
     assert list(summary) == list(ANSWER_METRICS)
     assert summary["answer_hit"] == pytest.approx(2 / 3)  # a1, a2 hit; a3 abstained; r1 not in evidence
     assert summary["answer_hit_first"] == pytest.approx(1 / 3)  # only a1 in the first sentence
-    assert summary["em"] == pytest.approx(1 / 2)  # a1 exact, a2 "in 1889"
-    assert summary["f1"] == pytest.approx((1 + 2 / 3) / 2)
+    assert summary["em"] == pytest.approx(1 / 3)  # over a1, a2, a3: a1 exact, a2 "in 1889", a3 none
+    assert summary["f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert summary["em_answered"] == pytest.approx(1 / 2)  # over a1, a2: those given a short answer
+    assert summary["f1_answered"] == pytest.approx((1 + 2 / 3) / 2)
     assert summary["short_answers"] == pytest.approx(2 / 3)
     assert summary["citation_precision"] == pytest.approx(3 / 4)  # cited d1; d3, d2; d2: 3 relevant of 4
     assert summary["abstention_precision"] == pytest.approx(1 / 2)  # abstained on u1 (right), a3 (wrong)
