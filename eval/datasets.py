@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eval.splits import Split, rtqa_split, squad_article, squad_splits
 from rag.errors import CorpusFormatError, InvalidRequestError
 from rag.loaders import parse_date
 from rag.types import Document
@@ -29,6 +30,7 @@ class AnswerKey:
     is_impossible: bool | None = None
     answer_in_evidence: bool | None = None
     asked: datetime | None = None  # when the question was asked (a bare date means its last instant)
+    corpus_id: str | None = None  # the document the question was written about, where the set says
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,10 @@ def select_queries(
     sample: int | None = None,
     seed: int = 0,
     ids_from: str | None = None,
+    part: Split | None = None,
 ) -> list[str]:
-    """The query ids to run, in file order: judged or answer-keyed ones, from an id on, cut or sampled.
+    """The query ids to run, in file order: judged or answer-keyed ones, from an id on, of one part
+    of the reader's split (eval/splits.py), cut or sampled.
 
     ids_from keeps the ids that sort at or after it: RealTimeQA's ids start with the question's
     date, so ids_from="2022" is its held-out part (the earlier questions are the dev data).
@@ -104,10 +108,31 @@ def select_queries(
     useful = [qid for qid in dataset.queries if dataset.is_judged(qid) or qid in dataset.answers]
     if ids_from is not None:
         useful = [qid for qid in useful if qid >= ids_from]
+    if part is not None:
+        splits = article_splits(dataset)
+        useful = [qid for qid in useful if split_of(dataset, qid, splits) == part]
     if sample is not None and sample < len(useful):
         chosen = set(random.Random(seed).sample(useful, sample))
         useful = [qid for qid in useful if qid in chosen]
     return useful[:limit] if limit is not None else useful
+
+
+def article_splits(dataset: Dataset) -> dict[str, Split]:
+    """Each SQuAD article's part of the reader's split (empty for other sets)."""
+    if not dataset.name.startswith("squad"):
+        return {}
+    return squad_splits({squad_article(k.corpus_id) for k in dataset.answers.values() if k.corpus_id})
+
+
+def split_of(dataset: Dataset, qid: str, articles: Mapping[str, Split]) -> Split:
+    """Which part of the reader's split a question is in: SQuAD by its article (articles from
+    article_splits), RealTimeQA by its year; any other set was never trained on, so all is test."""
+    key = dataset.answers.get(qid)
+    if key is not None and key.corpus_id is not None and articles:
+        return articles[squad_article(key.corpus_id)]
+    if dataset.name.startswith("realtimeqa") and key is not None and key.asked is not None:
+        return rtqa_split(key.asked.strftime("%Y"))
+    return "test"
 
 
 def _required(path: Path, what: str) -> Path:
@@ -234,6 +259,7 @@ def _answers(path: Path) -> dict[str, AnswerKey]:
             is_impossible=_flag(record, "is_impossible", path, line),
             answer_in_evidence=_flag(record, "answer_in_evidence", path, line),
             asked=_asked(record.get("date"), path, line),
+            corpus_id=_string(record, "corpus_id", path, line, required=False),
         )
     return answers
 

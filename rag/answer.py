@@ -1,9 +1,11 @@
-"""Answer composition: pick the statements, merge outlets saying the same, cite, or abstain."""
+"""Answer composition: the reader's best finding first, supporting findings after it, outlets
+saying the same merged, every statement cited; or an abstention."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,31 +13,24 @@ import numpy as np
 import tiktoken
 
 from rag.chunking import ENCODING
-from rag.sentences import FEATURES, Asked, Candidate, LinearModel
-from rag.shortanswer import AnswerType, find_span
+from rag.reading import READER_FEATURES, Finding, leans_back
+from rag.sentences import FEATURES, Candidate, LinearModel
 from rag.text import normalise
 from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
 ABSTAIN_MESSAGE = "The summaries do not answer this question."
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-CONFIDENCE_FEATURES = (
-    "score",
-    "similarity",
-    "type_match",
-    "margin",
-    "idf_coverage",
-    "doc_coverage",
-    "entities",
-    "passage_dense",
-)
-MARGIN_ALONE = 1.0  # the margin when every candidate is shown, or says what a shown one says
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
-    """The sentence ranker and confidence model fitted on dev data by eval.calibrate."""
+    """The sentence ranker and the reader's confidence model fitted on dev data by eval.calibrate."""
     data = dict(json.loads(path.read_text(encoding="utf-8")))
     if tuple(data["ranker"]["features"]) != FEATURES:
         raise ValueError(f"{path} was fitted on features {data['ranker']['features']}, not {FEATURES}")
+    if tuple(data["reader"]["features"]) != READER_FEATURES:
+        raise ValueError(
+            f"{path} was fitted on reader features {data['reader']['features']}, not {READER_FEATURES}"
+        )
     return data
 
 
@@ -52,87 +47,80 @@ class AnswerConfig:
     """How answers are composed and when the service abstains (operating point in calibration.json)."""
 
     top_k: int = 5  # passages whose sentences compete
+    read_windows: int = 5  # windows the reader reads, around the sentence ranker's best sentences
     max_sentences: int = 3
+    support_share: float = 0.5  # a supporting statement is at least this share as probable as the best
     token_budget: int = 140  # tiktoken tokens of answer text
-    support_margin: float = 1.0  # a supporting sentence's ranker score is within this of the best
     duplicate_cosine: float = 0.93  # a sentence this similar to a chosen one is left out as redundant
     threshold: float = float(_CALIBRATION["threshold"])  # abstain below this confidence
+    related_floor: float = float(_CALIBRATION["related_floor"])  # dense cosine a related passage needs
     ranker: LinearModel = field(default_factory=lambda: _model("ranker"))
-    confidence: LinearModel = field(default_factory=lambda: _model("confidence"))
+    reader: LinearModel = field(default_factory=lambda: _model("reader"))
 
 
-def confidence_features(
-    candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
-) -> tuple[float, ...]:
-    """What confidence is computed from: the best sentence's ranker score, its lead over the best
-    rival the answer leaves out, the best type match among the shown sentences, and the best
-    sentence's own features named in CONFIDENCE_FEATURES. groups is select()'s answer."""
-    best = candidates[0]
-    rival = _rival(candidates, groups, config)
-    own = {
-        "score": best.score,
-        "margin": best.score - rival.score if rival is not None else MARGIN_ALONE,
-        "type_match": max(g[0].features[FEATURES.index("type_match")] for g in groups),
-    }
-    return tuple(
-        own[name] if name in own else best.features[FEATURES.index(name)] for name in CONFIDENCE_FEATURES
-    )
-
-
-def _rival(
-    candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
-) -> Candidate | None:
-    """The best sentence the answer neither shows nor says in other words: a reading it passed
-    over. A sentence shown beside the best one is no rival, whichever of the two holds the answer."""
-    cited = {(c.doc_id, c.start) for group in groups for c in group}
-    shown = [group[0] for group in groups]
-    for candidate in candidates:
-        if (candidate.doc_id, candidate.start) in cited:
-            continue
-        if any(_same_text(h, candidate) or _near_copy(h, candidate, config) for h in shown):
-            continue
-        return candidate
-    return None
-
-
-def confidence(
-    asked: Asked, candidates: list[Candidate], groups: list[list[Candidate]], config: AnswerConfig
-) -> float:
-    """The probability that the answer (select()'s groups) holds what is asked, calibrated on dev
-    data; 0 when it cannot: asked for someone's full name, the best sentence names nobody (the
-    typed feature only lowers the odds, as a "when" may be answered by "after the vote", but a
-    name is a name)."""
-    if not candidates or not groups:
-        return 0.0
-    if asked.kind is AnswerType.FULL_NAME and short_answer(asked, candidates[0]) is None:
-        return 0.0
-    return config.confidence.probability(confidence_features(candidates, groups, config))
-
-
-def select(candidates: list[Candidate], config: AnswerConfig) -> list[list[Candidate]]:
-    """The answer's statements, best first: each a group of near-identical sentences."""
+def compose(
+    findings: list[Finding], candidates: list[Candidate], documents: Mapping[str, str], config: AnswerConfig
+) -> list[list[Candidate]]:
+    """The answer's statements, best first: the best finding's sentence (with the sentence before
+    it when it opens with "He", "This" …), then other findings at least support_share as probable,
+    within max_sentences and the token budget; each statement a group of the same sentence from
+    every outlet that printed it."""
     encoding = tiktoken.get_encoding(ENCODING)
     groups: list[list[Candidate]] = []
     used = 0
-    for candidate in candidates:
-        twin = next((g for g in groups if _same_text(g[0], candidate)), None)
-        if twin is not None:
-            if all(c.doc_id != candidate.doc_id for c in twin):
-                twin.append(candidate)
-            continue
-        if any(_near_copy(g[0], candidate, config) for g in groups):
-            continue  # says nearly what a chosen sentence says, in other words: adds nothing
-        if groups and (
-            len(groups) >= config.max_sentences
-            or candidate.score < groups[0][0].score - config.support_margin
+    for finding in findings:
+        candidate = finding.sentence
+        floor = config.support_share * findings[0].probability
+        if groups and (len(groups) >= config.max_sentences or finding.probability < floor):
+            break
+        if any(
+            c.doc_id == candidate.doc_id and c.start <= candidate.start < c.end for g in groups for c in g
         ):
+            continue  # already shown
+        if any(_same_text(g[0], candidate) or _near_copy(g[0], candidate, config) for g in groups):
             continue
         cost = len(encoding.encode(candidate.text, disallowed_special=()))
         if groups and used + cost > config.token_budget:
             continue
-        groups.append([candidate])
+        lead = with_antecedent(candidate, candidates, documents) if not groups else candidate
+        # The same statement from other outlets, cited beside it (each citation slices its own text).
+        twins = [with_antecedent(c, candidates, documents) if not groups else c for c in candidates]
+        group = [lead, *[t for t in twins if _same_text(lead, t)]]
+        groups.append([replace(c, score=finding.probability) for c in {c.doc_id: c for c in group}.values()])
         used += cost
     return _reading_order(groups)
+
+
+def with_antecedent(
+    sentence: Candidate, candidates: list[Candidate], documents: Mapping[str, str]
+) -> Candidate:
+    """The sentence, or the span from the sentence before it to its end when it leans back on it
+    ("He said …"), so the answer never starts mid-thought; the text is the document's own slice."""
+    if not leans_back(sentence.text):
+        return sentence
+    before = [c for c in candidates if c.doc_id == sentence.doc_id and c.end <= sentence.start]
+    if not before:
+        return sentence
+    previous = max(before, key=lambda c: c.end)
+    if previous.ordinal != sentence.ordinal - 1:
+        return sentence
+    text = documents[sentence.doc_id][previous.start : sentence.end]
+    return replace(sentence, start=previous.start, text=text)
+
+
+def short_answer(finding: Finding, documents: Mapping[str, str]) -> ShortAnswer | None:
+    """The reader's span as the short answer, with document offsets (document[start:end] == text)."""
+    text = documents[finding.sentence.doc_id]
+    start, end = finding.span_start, finding.span_end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
+        end -= 1
+    if end <= start:
+        return None
+    return ShortAnswer(
+        text=text[start:end], doc_id=finding.sentence.doc_id, start=start, end=end, score=finding.probability
+    )
 
 
 def _same_text(a: Candidate, b: Candidate) -> bool:
@@ -175,15 +163,3 @@ def cite(
 
 def _source(number: int, p: Passage) -> Source:
     return Source(number, p.doc_id, p.title, p.source, p.url, p.published_at)
-
-
-def short_answer(asked: Asked, best: Candidate) -> ShortAnswer | None:
-    """The exact answer span inside the best sentence, with document offsets: of the expected type,
-    and no name the conversation already gave."""
-    span = find_span(asked.query, best.text, asked.kind)
-    if span is None:
-        return None
-    start = best.start + span.start
-    return ShortAnswer(
-        text=span.text, doc_id=best.doc_id, start=start, end=best.start + span.end, score=span.score
-    )

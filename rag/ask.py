@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.answer import ABSTAIN_MESSAGE, cite, confidence, select, short_answer
+from rag.answer import ABSTAIN_MESSAGE, cite, compose, short_answer
 from rag.errors import InvalidRequestError
-from rag.followup import is_elliptical, resolve_query
+from rag.followup import reading_question, resolve_query
+from rag.reading import Finding, read_candidates
 from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.sentences import Asked, Candidate, gather_candidates
-from rag.shortanswer import answer_type
 from rag.types import Answer, Filters, Passage, Turn
 
 if TYPE_CHECKING:
@@ -24,12 +24,14 @@ RELATED = 3
 
 @dataclass(frozen=True)
 class Evidence:
-    """What an answer is composed from: what is asked (with the resolved query and the expected
-    answer type), the passages, the ranked sentences."""
+    """What an answer is composed from: what is asked (with the resolved query), the passages,
+    their documents' texts, the ranked sentences, and what the reader found in them."""
 
     asked: Asked
     passages: list[Passage]
+    documents: dict[str, str]
     candidates: list[Candidate]
+    findings: list[Finding]
 
 
 def gather_evidence(
@@ -42,25 +44,33 @@ def gather_evidence(
 ) -> Evidence:
     """Retrieve passages for the resolved question, then rank their stored sentences against the
     question's own words: the conversation picks the passages, the follow-up what is asked of
-    them ("How long will they stay?" is not asked again of the sentence that answered where). The
-    answer type is the question's own; a follow-up that asks nothing of its own ("And what about
-    Poland?") takes its conversation's."""
+    them ("How long will they stay?" is not asked again of the sentence that answered where); then
+    the reader reads the windows around the best of them."""
     if not question.strip():
         raise InvalidRequestError("the question is empty: ask about something")
     if not 1 <= k <= MAX_TOP_K:
         raise InvalidRequestError(f"top_k of {k} is out of range: use 1 to {MAX_TOP_K}")
     question = question.strip()
     query = resolve_query(question, history)
-    kind = answer_type(question) or (answer_type(query) if is_elliptical(question) else None)
     # One model call: the question, and its resolved form when a follow-up was rewritten.
     vectors = engine.embedder.encode([question] if query == question else [question, query])
     snapshot = engine.snapshot()
     passages = retrieve(
         snapshot, query, lambda _: vectors[-1], k, filters, DEFAULT_MODE, half_life_days=half_life_days
     )
-    ranker = engine.config.answer.ranker
-    asked = Asked(question, query, kind)
-    return Evidence(asked, passages, gather_candidates(snapshot, asked, vectors[0], passages, ranker))
+    config = engine.config.answer
+    asked = Asked(question, query)
+    candidates = gather_candidates(snapshot, asked, vectors[0], passages, config.ranker)
+    documents = {}
+    for doc_id in dict.fromkeys(p.doc_id for p in passages):
+        row = snapshot.document(doc_id)
+        if row is not None:
+            documents[doc_id] = row.text
+    reading = reading_question(question, history)
+    findings = read_candidates(
+        engine.reader, reading, candidates, documents, config.reader, config.read_windows
+    )
+    return Evidence(asked, passages, documents, candidates, findings)
 
 
 def answer_question(
@@ -75,9 +85,10 @@ def answer_question(
     started = time.perf_counter()
     config = engine.config.answer
     evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k, half_life_days)
-    groups = select(evidence.candidates, config)
-    score = confidence(evidence.asked, evidence.candidates, groups, config)
-    if not evidence.candidates or score < config.threshold:
+    best = evidence.findings[0] if evidence.findings else None
+    score = best.probability if best is not None else 0.0
+    if best is None or score < config.threshold:
+        related = [p for p in evidence.passages if p.scores.get("dense", 0.0) >= config.related_floor]
         return Answer(
             question=question,
             query=evidence.asked.query,
@@ -87,9 +98,10 @@ def answer_question(
             abstained=True,
             confidence=score,
             message=ABSTAIN_MESSAGE,
-            related=tuple(evidence.passages[:RELATED]),
+            related=tuple(related[:RELATED]),
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
+    groups = compose(evidence.findings, evidence.candidates, evidence.documents, config)
     sentences, sources, text = cite(groups, evidence.passages)
     return Answer(
         question=question,
@@ -99,6 +111,6 @@ def answer_question(
         sources=tuple(sources),
         abstained=False,
         confidence=score,
-        short_answer=short_answer(evidence.asked, evidence.candidates[0]),
+        short_answer=short_answer(best, evidence.documents),
         timings={"total_ms": (time.perf_counter() - started) * 1000},
     )

@@ -17,6 +17,7 @@ from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestErro
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
 from rag.loaders import parse_date, web_address
+from rag.reader import Reader, shared_reader
 from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
 
@@ -27,9 +28,10 @@ REFRESH_SECONDS = 1.0  # how stale a reader may be about writes made by another 
 class Engine:
     """One store and one embedder: everything the CLI, the API and the eval harness call."""
 
-    def __init__(self, store: Store, embedder: Embedder, config: EngineConfig) -> None:
+    def __init__(self, store: Store, embedder: Embedder, config: EngineConfig, reader: Reader) -> None:
         self.store = store
         self.embedder = embedder
+        self.reader = reader
         self.config = config
         self._checked_at = time.monotonic()
 
@@ -51,11 +53,14 @@ class Engine:
         config: EngineConfig | None = None,
         *,
         embedder: Embedder | None = None,
+        reader: Reader | None = None,
         create: bool = True,
     ) -> Engine:
-        """Open the store at path with the configured model (loaded unless one is passed in)."""
+        """Open the store at path with the configured model and the reader (each loaded unless
+        passed in; the reader file is checked against its card here, so a damaged one fails now)."""
         config = config or EngineConfig()
         embedder = embedder or Embedder(config.embedder)
+        reader = reader or shared_reader()
         manifest = manifest_for(embedder, config)
         try:
             store = Store.open(Path(path), manifest, create=create)
@@ -67,7 +72,7 @@ class Engine:
             ) from None
         except StoreError as exc:
             raise DomainStoreError(str(exc)) from None
-        return cls(store, embedder, config)
+        return cls(store, embedder, config, reader)
 
     def ingest(
         self, documents: Iterable[Document], progress: Callable[[int], None] | None = None

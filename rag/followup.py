@@ -41,13 +41,37 @@ def resolve_query(question: str, history: Sequence[Turn] = ()) -> str:
     """The retrieval query: the question itself, or the last question it follows up, then it."""
     if not history or not needs_context(question):
         return question.strip()
+    return f"{_anchor(history)} {question.strip()}"
+
+
+def reading_question(question: str, history: Sequence[Turn] = ()) -> str:
+    """What the reader is asked: the question's own words, or for an elliptical follow-up the
+    question word of the question it follows with its own subject ("Which country is hosting the
+    training center?" then "And what about the Patriot units?" reads "Which country the Patriot
+    units?"): read whole, the earlier question's own subject would answer it again."""
+    question = question.strip()
+    opener = _OPENERS.match(question)
+    if not history or opener is None or not is_elliptical(question):
+        return question
+    anchor = _anchor(history)
+    words = anchor.split()
+    first = next((i for i, w in enumerate(words) if w.lower().strip("?,") in _QUESTION_WORDS), None)
+    if first is None:
+        return f"{anchor} {question}"
+    # "Which country", "How many", "What year": the question word and the word it governs.
+    governs = words[first].lower() in {"which", "what", "whose", "how"} and first + 1 < len(words)
+    asks = " ".join(words[first : first + 2 if governs else first + 1]).rstrip("?,")
+    return f"{asks} {question[opener.end() :].strip()}"
+
+
+def _anchor(history: Sequence[Turn]) -> str:
+    """The question that set the conversation's topic: the last one, walking back past follow-ups."""
     anchor = history[-1].question.strip()
-    # Walk back past earlier follow-ups to the question that set the topic.
     for turn in reversed(history):
         anchor = turn.question.strip()
         if not needs_context(anchor):
             break
-    return f"{anchor} {question.strip()}"
+    return anchor
 
 
-__all__ = ["is_elliptical", "needs_context", "resolve_query"]
+__all__ = ["is_elliptical", "needs_context", "reading_question", "resolve_query"]

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from index import Snapshot
-from rag.places import names_place
-from rag.shortanswer import AnswerType, find_span
 from rag.text import stems
 from rag.types import Passage
 
@@ -19,16 +16,12 @@ FEATURES = (
     "similarity",  # cosine of the sentence and the question
     "coverage",  # share of the question's content terms in the sentence
     "idf_coverage",  # the same, weighted by IDF over the candidate sentences
-    "type_match",  # 1: holds a span of the expected answer type, -1: none, 0: untyped question
     "rank_prior",  # 1 / (1 + rank of the best retrieved passage holding it)
     "novelty",  # share of the sentence's terms the question does not use
     "lead",  # 1 for a document's first sentence
     "doc_coverage",  # IDF-weighted share of the question's terms anywhere in the sentence's document
-    "entities",  # share of the question's names and numbers in the document (France: French too; 1 with none)
     "passage_dense",  # cosine of the question with the best retrieved passage holding the sentence
 )
-# Names and numbers of a question: capitalised words past its first word, and figures.
-_ENTITY = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*[\w]|\b\d[\d.,]*\d|\b\d\b")
 
 
 @dataclass(frozen=True)
@@ -50,12 +43,11 @@ class LinearModel:
 
 @dataclass(frozen=True)
 class Asked:
-    """What sentences are judged against: the question's own words, the conversation it resolves
-    to (whose names count as asked, so a short answer never echoes them), the expected answer type."""
+    """What sentences are judged against: the question's own words, and the self-contained query
+    its conversation resolves to (which picked the passages)."""
 
     question: str
     query: str
-    kind: AnswerType | None
 
 
 @dataclass(frozen=True)
@@ -112,13 +104,10 @@ def gather_candidates(
     }
     candidates = []
     for doc_id, ordinal, start, end, text, vector, passage in raw:
-        typed = 0.0
-        if asked.kind is not None:
-            typed = 1.0 if find_span(asked.query, text, asked.kind) else -1.0
         similarity = float(np.dot(vector, question_vector))
         features = (
             *sentence_features(
-                question_view.asked, text, similarity, typed, rank[passage.chunk_id], ordinal, idf, unseen
+                question_view.asked, text, similarity, rank[passage.chunk_id], ordinal, idf, unseen
             ),
             *context[doc_id],
             passage.scores.get("dense", 0.0),
@@ -131,43 +120,34 @@ def gather_candidates(
 
 @dataclass(frozen=True)
 class QuestionView:
-    """What the features need of the question: its terms with their weights, and the conversation's names."""
+    """What the features need of the question: its terms with their weights."""
 
     asked: list[str]
     weights: dict[str, float]
-    entities: frozenset[str]
 
     @classmethod
     def of(cls, asked: Asked, idf: dict[str, float], unseen: float) -> QuestionView:
-        """The view of the question under the candidates' IDF: its own terms, the conversation's names."""
+        """The view of the question under the candidates' IDF: its own terms."""
         terms = stems(asked.question)
-        entities = frozenset(re.sub(r"[’']s$", "", e.lower()) for e in _ENTITY.findall(asked.query.strip()))
-        return cls(terms, {t: idf.get(t, unseen) for t in set(terms)}, entities)
+        return cls(terms, {t: idf.get(t, unseen) for t in set(terms)})
 
-    def document_features(self, text: str) -> tuple[float, float]:
-        """doc_coverage and entities of one document."""
+    def document_features(self, text: str) -> tuple[float]:
+        """doc_coverage of one document."""
         terms = set(stems(text))
         total = sum(self.weights.values())
-        coverage = sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0
-        lowered = text.lower()
-        found = sum(
-            bool(re.search(rf"(?<!\w){re.escape(e)}(?!\w)", lowered)) or names_place(text, e)
-            for e in self.entities
-        )
-        return coverage, found / len(self.entities) if self.entities else 1.0
+        return (sum(w for t, w in self.weights.items() if t in terms) / total if total else 0.0,)
 
 
 def sentence_features(
     asked: list[str],
     text: str,
     similarity: float,
-    typed: float,
     rank: int,
     ordinal: int,
     idf: dict[str, float],
     unseen: float,
 ) -> tuple[float, ...]:
-    """The sentence's own FEATURES (the first seven), in their order."""
+    """The sentence's own FEATURES (the first six), in their order."""
     terms = set(stems(text))
     wanted = set(asked)
     matched = wanted & terms
@@ -176,7 +156,6 @@ def sentence_features(
         similarity,
         len(matched) / len(wanted) if wanted else 0.0,
         sum(idf.get(t, unseen) for t in matched) / total_idf if total_idf else 0.0,
-        typed,
         1.0 / (1.0 + rank),
         len(terms - wanted) / len(terms) if terms else 0.0,
         1.0 if ordinal == 0 else 0.0,

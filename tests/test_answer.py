@@ -1,21 +1,18 @@
-"""Answers: verbatim sentences, exact citations, short spans, abstention, duplicates, follow-ups."""
+"""Answers: verbatim sentences, exact citations, the reader's short spans, abstention, duplicates,
+follow-ups."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.answer import CONFIDENCE_FEATURES, AnswerConfig, confidence_features, select
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
 from rag.followup import is_elliptical
-from rag.places import names_place
-from rag.sentences import FEATURES, Candidate
-from rag.shortanswer import AnswerType, _echoes, answer_type, candidates, find_short_answer
+from rag.reading import leans_back
 from rag.types import Answer, Document, Turn
 
 PATRIOT = "5df9e3f3ff27d6f8"
@@ -48,18 +45,85 @@ def test_answer_is_the_verbatim_sentence_with_its_citation(digest_engine: Engine
     assert first.citations[0].doc_id == PATRIOT and first.citations[0].number == 1
     assert answer.text.startswith(first.text + "[1]")
     assert answer.sources[0].doc_id == PATRIOT
-    assert answer.short_answer is not None and answer.short_answer.text == "January 2025"
+    assert answer.short_answer is not None and answer.short_answer.text in {
+        "January 2025",
+        "starting in January 2025",
+    }
     assert digest_engine.config.answer.threshold <= answer.confidence <= 1.0
     assert_citations_exact(digest_engine, answer)
 
 
-def test_off_topic_question_abstains_and_offers_related(digest_engine: Engine) -> None:
-    answer = digest_engine.ask("What's a good recipe for banana bread?")
+@pytest.mark.parametrize(
+    "question", ["What's a good recipe for banana bread?", "What is the capital of Australia?"]
+)
+def test_an_off_topic_question_abstains_and_offers_no_related_coverage(
+    digest_engine: Engine, question: str
+) -> None:
+    answer = digest_engine.ask(question)
     assert answer.abstained
     assert answer.text == "" and answer.sentences == () and answer.sources == ()
     assert answer.message == "The summaries do not answer this question."
-    assert 0 < len(answer.related) <= 3
+    assert answer.related == ()  # nothing in the digest is near enough to be worth reading
     assert answer.confidence < digest_engine.config.answer.threshold
+
+
+def test_a_question_the_summaries_touch_but_do_not_answer_offers_them_as_related(engine: Engine) -> None:
+    engine.ingest(
+        [
+            Document(
+                "envoy",
+                "Trump plans talks between Ukraine and Russia. He is appointing a special envoy to "
+                "broker a ceasefire between the two countries.",
+            ),
+            Document("wheat", "Wheat prices fell sharply in Chicago trading on Tuesday."),
+        ]
+    )
+    unnamed = engine.ask("What is the name of the special envoy Trump is appointing?")
+    assert unnamed.abstained
+    assert [p.doc_id for p in unnamed.related] == ["envoy"]  # the wheat story is under the floor
+    engine.ingest(
+        [
+            Document(
+                "envoy",
+                "Trump plans talks between Ukraine and Russia. He is appointing Keith Kellogg as special "
+                "envoy to broker a ceasefire between the two countries.",
+            )
+        ]
+    )
+    named = engine.ask("What is the name of the special envoy Trump is appointing?")
+    assert not named.abstained
+    assert named.short_answer is not None and named.short_answer.text == "Keith Kellogg"
+    assert_citations_exact(engine, named)
+
+
+def test_an_answer_that_opens_with_a_pronoun_carries_the_sentence_it_leans_on(engine: Engine) -> None:
+    text = (
+        "NATO Secretary General Mark Rutte met Donald Trump in Florida on Friday. "
+        "He warned against a Russia-dictated peace deal for Ukraine. Markets were calm."
+    )
+    engine.ingest([Document("rutte", text)])
+    answer = engine.ask("What did Mark Rutte warn against?")
+    assert not answer.abstained
+    first = answer.sentences[0]
+    assert first.text == text[: text.index(" Markets")]  # both sentences, one exact citation
+    assert "peace deal" in (answer.short_answer.text if answer.short_answer else "")
+    assert_citations_exact(engine, answer)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("He warned against a deal.", True),
+        ("This deployment will last six months.", True),
+        ("“They will stay,” she said.", True),
+        ("Their mission ends in June.", True),
+        ("Helsinki hosted the talks.", False),
+        ("Theirs is a small army.", False),
+        ("Germany will deploy Patriot units.", False),
+    ],
+)
+def test_a_sentence_leans_back_when_it_opens_with_a_pronoun_or_this(sentence: str, leans: bool) -> None:
+    assert leans_back(sentence) is leans
 
 
 def test_same_sentence_from_two_outlets_is_said_once_citing_both(engine: Engine) -> None:
@@ -77,7 +141,7 @@ def test_same_sentence_from_two_outlets_is_said_once_citing_both(engine: Engine)
     assert first.text == story
     assert sorted(c.doc_id for c in first.citations) == ["ap-7", "reuters-1"]
     assert sum(s.text == story for s in answer.sentences) == 1
-    assert answer.short_answer is not None and answer.short_answer.text == "Tuesday"
+    assert answer.short_answer is not None and answer.short_answer.text in {"Tuesday", "on Tuesday"}
     assert_citations_exact(engine, answer)
 
 
@@ -116,21 +180,21 @@ def test_a_follow_up_is_asked_of_the_passages_its_conversation_found(digest_engi
     assert not answer.abstained
     # Not the sentence that answered "which country" again: the one that says how long.
     assert "lasting up to six months" in answer.sentences[0].text
-    assert answer.short_answer is not None and answer.short_answer.text == "up to six months"
+    assert answer.short_answer is not None and answer.short_answer.text in {"up to six months", "six months"}
     assert_citations_exact(digest_engine, answer)
     viewed = [Turn("What did Zelenskyy and Scholz view before the briefing?", "Advanced drone technology.")]
     visited = digest_engine.ask("Who did they visit?", history=viewed)
     assert "wounded Ukrainian soldiers" in visited.sentences[0].text
-    assert visited.short_answer is None  # the conversation's own names are no answer to "who"
+    assert visited.short_answer is not None and "wounded Ukrainian soldiers" in visited.short_answer.text
 
 
-def test_only_an_elliptical_follow_up_takes_its_conversation_s_answer_type(digest_engine: Engine) -> None:
+def test_an_elliptical_follow_up_is_read_as_its_conversation_asks_it(digest_engine: Engine) -> None:
     hosting = [Turn("Which country is hosting the new amphibious warfare training center?", "Norway.")]
     elliptical = digest_engine.ask("And what about the Patriot units?", history=hosting)
     assert elliptical.short_answer is not None and elliptical.short_answer.text == "Poland"
     who = [Turn("Who is NATO's Secretary General?", "Mark Rutte.")]
     own = digest_engine.ask("What did he warn Trump against?", history=who)
-    assert not own.abstained and own.short_answer is None  # a "what" of its own, not a "who"
+    assert not own.abstained
     assert "Russia-dictated peace deal" in own.text
 
 
@@ -150,7 +214,7 @@ def test_elliptical_follow_ups_ask_nothing_of_their_own(question: str, elliptica
 
 
 def test_supporting_sentences_keep_document_order_within_the_budget(digest_engine: Engine) -> None:
-    config = replace(digest_engine.config.answer, support_margin=100.0, max_sentences=4, threshold=0.0)
+    config = replace(digest_engine.config.answer, max_sentences=4, threshold=0.0, support_share=0.0)
     digest_engine.config = replace(digest_engine.config, answer=config)
     answer = digest_engine.ask("What will the German Patriot units in Poland do?")
     assert 1 < len(answer.sentences) <= 4
@@ -160,32 +224,6 @@ def test_supporting_sentences_keep_document_order_within_the_budget(digest_engin
         by_doc.setdefault(doc_id, []).append(start)
     assert all(starts == sorted(starts) for starts in by_doc.values())
     assert_citations_exact(digest_engine, answer)
-
-
-def _candidate(doc_id: str, start: int, text: str, direction: int, score: float) -> Candidate:
-    vector = np.zeros(8, dtype=np.float32)
-    vector[direction] = 1.0
-    return Candidate(doc_id, 0, start, start + len(text), text, vector, (0.5,) * len(FEATURES), score)
-
-
-def test_confidence_margin_is_the_lead_over_a_reading_the_answer_leaves_out() -> None:
-    best = _candidate("a", 0, "The envoy met the minister on Monday.", 0, 5.0)
-    beside = _candidate("a", 40, "They visited wounded soldiers before the briefing.", 1, 4.8)
-    reworded = _candidate("b", 0, "On Monday the envoy met the minister.", 0, 4.7)
-    rival = _candidate("c", 0, "The minister flew home.", 2, 2.0)
-    config = AnswerConfig(max_sentences=2)
-    candidates = [best, beside, reworded, rival]
-    groups = select(candidates, config)
-    assert [g[0].text for g in groups] == [best.text, beside.text]
-    margin = confidence_features(candidates, groups, config)[CONFIDENCE_FEATURES.index("margin")]
-    # Neither the sentence shown beside the best nor its rewording is a rival: the one left out is.
-    assert margin == pytest.approx(3.0)
-    alone = select([best, rival], replace(config, max_sentences=1))
-    assert confidence_features([best, rival], alone, config)[CONFIDENCE_FEATURES.index("margin")] == 3.0
-    squeezed = select(candidates, replace(config, max_sentences=1))
-    assert confidence_features(candidates, squeezed, config)[CONFIDENCE_FEATURES.index("margin")] == (
-        pytest.approx(0.2)
-    )
 
 
 def test_bad_questions_are_refused(digest_engine: Engine) -> None:
@@ -209,179 +247,3 @@ def test_every_citation_slices_its_sentence_for_generated_questions(
     answer = digest_engine.ask(" ".join(words) + end)
     assert answer.abstained == (not answer.sentences)
     assert_citations_exact(digest_engine, answer)
-
-
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("Which city's logistics hub will the air defenses guard?", AnswerType.PLACE),
-        ("Which chancellor met Zelensky?", AnswerType.PERSON),
-        ("How many fire units take part?", AnswerType.NUMBER),
-        ("What fighter jets is France sending?", None),
-        ("Which Polish city will the air defenses guard?", AnswerType.PLACE),
-        ("What is the full name of Ukraine's president?", AnswerType.FULL_NAME),
-        ("What is the name of the special envoy Trump appointed?", AnswerType.FULL_NAME),
-        ("What is the name of the river through Kraków?", AnswerType.NAME),
-        ("What is the name of the president's party?", AnswerType.NAME),
-        ("What did state officials announce?", None),
-    ],
-)
-def test_answer_type_of_questions(question: str, kind: AnswerType | None) -> None:
-    assert answer_type(question) is kind
-
-
-def test_a_short_answer_is_never_the_question_s_own_name_in_another_form() -> None:
-    question = "Which chancellor did Zelensky meet in Berlin?"
-    found = find_short_answer(question, "Zelensky met German Chancellor Olaf Scholz.")
-    assert found is not None and found.text == "Olaf Scholz"  # the name, not the title it was asked by
-    assert find_short_answer("Who leads Germany?", "The vote split German voters.") is None
-    assert find_short_answer("Who praised China?", "Chinese officials praised the plan.") is None
-
-
-def test_the_name_of_a_role_is_a_full_name_not_a_lone_capitalised_word() -> None:
-    question = "What is the name of the special envoy Trump appointed for Ukraine?"
-    assert find_short_answer(question, "Trump is appointing a special envoy to Ukraine and Russia.") is None
-    named = find_short_answer(question, "Trump named retired general Keith Kellogg as his special envoy.")
-    assert named is not None and named.text == "Keith Kellogg"
-
-
-def test_a_month_or_weekday_is_neither_a_place_nor_a_person() -> None:
-    question = "Which Polish city's logistics hub will the German air defenses guard?"
-    assert find_short_answer(question, "Germany sends units to Poland in January and March.") is None
-    hub = find_short_answer(question, "The units will protect a key logistical hub in Rzeszów.")
-    assert hub is not None and hub.text == "Rzeszów"
-    assert find_short_answer("Who spoke on Monday?", "Officials met on Monday.") is None
-    assert find_short_answer("Who attended the summit?", "Officials attended Monday’s summit.") is None
-    sentence = "The vote was held in May 2019, and May resigned."
-    people = [(sentence[a:b], a) for a, b in candidates(sentence, AnswerType.PERSON)]
-    assert people == [("May", sentence.rindex("May"))]  # the month is not a name; the woman is
-
-
-def test_names_with_lower_case_particles_are_whole_names() -> None:
-    question = "What is the name of the European Commission president?"
-    sentence = "Ursula von der Leyen won a second term as head of the European Commission on Thursday."
-    found = find_short_answer(question, sentence)
-    assert found is not None and found.text == "Ursula von der Leyen"
-    assert find_short_answer("Who leads Syria?", "Bashar al-Assad spoke.").text == "Bashar al-Assad"  # type: ignore[union-attr]
-
-
-def test_a_place_is_found_in_a_document_by_its_people_but_a_name_is_not_a_place() -> None:
-    assert names_place("The Cypriot government said talks would resume.", "Cyprus")
-    assert names_place("French President Macron spoke.", "France")
-    assert not names_place("Harry Kane scored twice.", "Harris")
-    assert not names_place("Christa Wolf wrote it.", "Christian")
-
-
-@pytest.mark.parametrize(
-    ("sentence", "span"),
-    [
-        ("Talks start on his first day in office, aides said.", "first day in office"),
-        ("The vote is due next week.", "next week"),
-        ("The plant closed three years ago.", "three years ago"),
-        ("Ministers will decide tomorrow.", "tomorrow"),
-        ("The plant closed 1.5 years ago.", "1.5 years ago"),
-        ("The ministers met in Paris.", None),
-    ],
-)
-def test_news_dates_relative_to_now_answer_when(sentence: str, span: str | None) -> None:
-    found = find_short_answer("When do the talks start?", sentence)
-    assert (found.text if found else None) == span
-
-
-def test_a_sentence_that_names_nobody_cannot_give_a_full_name(engine: Engine) -> None:
-    engine.ingest(
-        [
-            Document(
-                "envoy",
-                "Trump plans talks between Ukraine and Russia. He is appointing a special envoy to "
-                "broker a ceasefire between the two countries.",
-            )
-        ]
-    )
-    unnamed = engine.ask("What is the name of the special envoy Trump is appointing?")
-    assert unnamed.abstained and unnamed.confidence == 0.0
-    assert unnamed.related and unnamed.related[0].doc_id == "envoy"
-    engine.ingest(
-        [
-            Document(
-                "envoy",
-                "Trump plans talks between Ukraine and Russia. He is appointing Keith Kellogg as special "
-                "envoy to broker a ceasefire between the two countries.",
-            )
-        ]
-    )
-    named = engine.ask("What is the name of the special envoy Trump is appointing?")
-    assert not named.abstained
-    assert named.short_answer is not None and named.short_answer.text == "Keith Kellogg"
-
-
-def test_a_year_in_a_date_is_not_a_count() -> None:
-    question = "How many Patriot batteries are in Poland?"
-    assert find_short_answer(question, "Patriot units arrive in Poland in January 2025.") is None
-    assert find_short_answer(question, "In 2024, 2000 Patriot crews served in Poland.").text == "2000"  # type: ignore[union-attr]
-    assert find_short_answer(question, "Poland hosts a force of 1800 Patriot crews.").text == "1800"  # type: ignore[union-attr]
-
-
-@pytest.mark.parametrize(
-    ("asked", "named", "echoes"),
-    [
-        ("germany", "german", True),
-        ("chinese", "china", True),
-        ("russia", "russian", True),
-        ("israeli", "israel", True),
-        ("iran", "iranian", True),
-        ("christopher", "christine", False),
-        ("christina", "christine", False),
-        ("robert", "robertson", False),
-        ("roberts", "robertson", False),
-        ("france", "french", True),
-        ("polish", "poland", True),
-        ("netherland", "dutch", True),  # content terms fold the plural: Netherlands
-        ("norway", "norwegian", True),
-        ("france", "franklin", False),
-        ("poland", "portugal", False),
-    ],
-)
-def test_only_a_place_and_its_people_count_as_the_same_word(asked: str, named: str, echoes: bool) -> None:
-    assert _echoes(named, {asked}) is echoes
-
-
-@pytest.mark.parametrize(
-    ("question", "sentence", "span"),
-    [
-        ("How much did Sky bid for the rights?", "Sky paid £4.2bn for the broadcast rights.", "£4.2bn"),
-        ("How many species have been validated?", "Some 100–150 species have been validated.", "100–150"),
-        (
-            "How many people were brought over?",
-            "An estimated 12 to 15 million people were brought over.",
-            "12 to 15 million",
-        ),
-        ("How much did output grow?", "In 2003-04 output grew by $8.7 billion.", "$8.7 billion"),
-        ("How many units did it add?", "It added units in 2003-04.", None),
-        ("Who drove Ethelred out?", "Sweyn Forkbeard drove Ethelred out of England.", "Sweyn Forkbeard"),
-        (
-            "Who will Trump appoint to broker a ceasefire?",
-            "Trump will appoint an envoy to broker a ceasefire in Ukraine.",
-            None,
-        ),
-        ("Who was he a critic of?", "He was a critic of Egypt's premier.", None),
-        ("Who raised it with Trump?", "He raised the transfer of missiles to North Korea with Trump.", None),
-        ("Who is Norway's defense minister?", "Defense Minister Bjørn Arild Gram spoke.", "Bjørn Arild Gram"),
-        ("Who warned him?", "NATO Secretary General Mark Rutte warned President-elect Trump.", "Mark Rutte"),
-        (
-            "Whose troops went to Russia?",
-            "It reported the deployment of North Korean troops to Russia.",
-            "North Korean",
-        ),
-        ("How many soldiers will it send?", "The deployment will last up to six months.", None),
-        ("How many months will it last?", "The deployment will last up to six months.", "six"),
-        ("How many soldiers will it send?", "It follows a previous deployment in 2024 and more.", None),
-        ("Who is the envoy?", "The envoy met officials in January.", None),
-        ("Who spoke?", "It is led by Pope Francis, who spoke on Sunday.", "Francis"),
-    ],
-)
-def test_short_answers_take_whole_figures_and_never_a_place_for_a_person(
-    question: str, sentence: str, span: str | None
-) -> None:
-    found = find_short_answer(question, sentence)
-    assert (found.text if found else None) == span

@@ -58,6 +58,7 @@ PATRIOT_SENTENCE = (
 )
 FOLLOW_UP_Q = "Who announced it?"
 OFF_TOPIC_Q = "What's a good recipe for banana bread?"
+UNANSWERED_Q = "How many Mirage jets has France already delivered to Ukraine?"  # on topic, not answered
 HOSTILE_Q = "When will the Klaipeda ferry terminal open to passengers?"
 PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 HOSTILE_SENTENCE = (
@@ -317,10 +318,20 @@ def test_follow_up_sends_the_conversation_as_history(tab: Tab) -> None:
     expect(reply.locator(".cite")).to_have_count(len(answer["sentences"][0]["citations"]))
 
 
-def test_off_topic_question_abstains_with_related_passages(tab: Tab) -> None:
+def test_off_topic_question_abstains_and_lists_nothing(tab: Tab) -> None:
     page = tab.page
     open_widget(page)
     answer = ask(page, OFF_TOPIC_Q)
+    assert answer["abstained"] is True and answer["related"] == []
+    reply = page.locator(REPLIES).last
+    expect(reply).to_contain_text(answer["message"])
+    expect(reply.locator(".rel li")).to_have_count(0)
+
+
+def test_an_unanswered_question_abstains_with_related_passages(tab: Tab) -> None:
+    page = tab.page
+    open_widget(page)
+    answer = ask(page, UNANSWERED_Q)
     assert answer["abstained"] is True
     assert answer["related"], "the abstention should carry related passages"
     reply = page.locator(REPLIES).last
