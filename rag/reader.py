@@ -114,23 +114,21 @@ def _best_span(
     usable[int(feeds["attention_mask"][row].sum()) - 1] = False  # the closing [SEP]
     usable &= offsets[:, 1] > offsets[:, 0]
     null = float(starts[0] + ends[0])
-    masked_starts = np.where(usable, starts, -np.inf)
-    masked_ends = np.where(usable, ends, -np.inf)
-    top_starts = np.argsort(-masked_starts)[:_TOP]
-    top_ends = np.argsort(-masked_ends)[:_TOP]
-    best = (-np.inf, 0, 0)
-    for s in top_starts:
-        if not usable[s]:
-            break
-        for e in top_ends:
-            if not usable[e]:
-                break
-            if s <= e < s + MAX_ANSWER_TOKENS and masked_starts[s] + masked_ends[e] > best[0]:
-                best = (float(masked_starts[s] + masked_ends[e]), int(s), int(e))
-    score, s, e = best
-    if score == -np.inf:
+    if not usable.any():
         return Reading(answerable, -1e4, null, 0, 0)
-    return Reading(answerable, score, null, int(offsets[s][0]), int(offsets[e][1]))
+    positions = np.flatnonzero(usable)
+    top_starts = positions[np.argsort(-starts[positions], kind="stable")[:_TOP]]
+    top_ends = positions[np.argsort(-ends[positions], kind="stable")[:_TOP]]
+    # Every pair of the best starts and ends, scored at once; pairs that end before they start or
+    # run past MAX_ANSWER_TOKENS are ruled out.
+    length = top_ends[None, :] - top_starts[:, None]
+    scores = starts[top_starts][:, None] + ends[top_ends][None, :]
+    scores = np.where((length >= 0) & (length < MAX_ANSWER_TOKENS), scores, -np.inf)
+    s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    if scores[s, e] == -np.inf:
+        return Reading(answerable, -1e4, null, 0, 0)
+    start, end = int(top_starts[s]), int(top_ends[e])
+    return Reading(answerable, float(scores[s, e]), null, int(offsets[start][0]), int(offsets[end][1]))
 
 
 def _open(model: Path, card: Path, threads: int) -> Any:
