@@ -410,7 +410,7 @@ def export(args: argparse.Namespace) -> None:
         "realtimeqa-news": "2020-2021 questions with the answer in the evidence train; 2022 on are held out",
         "squad-train-fragments": "all train",
     }
-    card.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
+    card.write_text(json.dumps(existing, indent=2, default=str) + "\n", encoding="utf-8")
     print(
         f"{fp32} {fp32.stat().st_size} bytes; {target} {target.stat().st_size} bytes sha256 {_sha256(target)}"
     )
