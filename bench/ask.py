@@ -5,7 +5,8 @@ Run from the repository root: .venv/bin/python -m bench.ask [--dataset DIR] [--q
 Indexes the dataset's corpus through the evaluation cache (reused when built), then calls search
 and ask in turn for each question, in process, and prints both medians and their difference.
 Both include embedding the question; ask adds ranking the passages' stored sentences, the
-confidence and the cited composition.
+reader over the windows around the best of them (one onnxruntime thread), and the cited
+composition.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What each sentence-ranker feature earns now that the reader decides: the share of answerable
-questions whose gold-holding sentence is among the ranker's first READ (the windows the reader
+questions whose gold-holding sentence is among the ranker's first --read (the windows the reader
 reads), out of fold, with each feature set refitted.
 
     python -m bench.ranker_ablation ROWS.json --features f1,f2,... [--drop a,b --drop c]

@@ -122,12 +122,7 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
                 examples.extend(made)
                 counts["squad-train questions"] = counts.get("squad-train questions", 0) + bool(made)
 
-    dev = DATA / "squad-v2.0-dev"
-    for name in ("corpus.jsonl", "queries.jsonl", "answers.jsonl"):
-        files[f"squad-v2.0-dev/{name}"] = _sha256(dev / name)
-    corpus = {r["_id"]: r["text"] for r in _jsonl(dev / "corpus.jsonl")}
-    queries = {r["_id"]: r["text"] for r in _jsonl(dev / "queries.jsonl")}
-    answers = list(_jsonl(dev / "answers.jsonl"))
+    corpus, queries, answers = _beir("squad-v2.0-dev", files)
     splits = squad_splits({squad_article(a["corpus_id"]) for a in answers})
     for record in answers:
         if splits[squad_article(record["corpus_id"])] != "train":
@@ -141,12 +136,8 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
         examples.extend(made)
         counts["squad-dev-train questions"] = counts.get("squad-dev-train questions", 0) + bool(made)
 
-    rtqa = DATA / "realtimeqa-news"
-    for name in ("corpus.jsonl", "queries.jsonl", "answers.jsonl"):
-        files[f"realtimeqa-news/{name}"] = _sha256(rtqa / name)
-    corpus = {r["_id"]: r["text"] for r in _jsonl(rtqa / "corpus.jsonl")}
-    queries = {r["_id"]: r["text"] for r in _jsonl(rtqa / "queries.jsonl")}
-    for record in _jsonl(rtqa / "answers.jsonl"):
+    corpus, queries, answers = _beir("realtimeqa-news", files)
+    for record in answers:
         if not record["answer_in_evidence"] or rtqa_split(record["date"]) != "train":
             continue
         context = corpus[record["corpus_id"]]
@@ -165,6 +156,17 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
     counts["examples"] = len(examples)
     counts["examples with an answer"] = sum(e.answer is not None for e in examples)
     return examples, {"files_sha256": files, "counts": counts, "squad_dev_articles": splits}
+
+
+def _beir(name: str, files: dict[str, str]) -> tuple[dict[str, str], dict[str, str], list[dict]]:
+    """A BEIR-layout set's document texts and query texts by id and its answer records; the
+    SHA-256 of each file it read goes into files for the model card."""
+    folder = DATA / name
+    for part in ("corpus.jsonl", "queries.jsonl", "answers.jsonl"):
+        files[f"{name}/{part}"] = _sha256(folder / part)
+    corpus = {r["_id"]: r["text"] for r in _jsonl(folder / "corpus.jsonl")}
+    queries = {r["_id"]: r["text"] for r in _jsonl(folder / "queries.jsonl")}
+    return corpus, queries, list(_jsonl(folder / "answers.jsonl"))
 
 
 def _jsonl(path: Path):  # type: ignore[no-untyped-def]

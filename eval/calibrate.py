@@ -59,16 +59,15 @@ class RankerExample:
 
 @dataclass(frozen=True)
 class ReaderExample:
-    """One question's findings (features, best first by the ranker's order of reading), which of
-    them hold a gold answer, whether the question is answerable, and the dense scores of the
-    retrieved passages of its own document."""
+    """One question's findings (READER_FEATURES, most probable first under the fit that collected
+    them), which of them hold a gold answer, whether the question is answerable, and the dense
+    scores of the retrieved passages of its own document."""
 
     dataset: str
     features: tuple[tuple[float, ...], ...]
     labels: tuple[bool, ...]
     answerable: bool
     gold_dense: tuple[float, ...]
-    sentence_features: tuple[tuple[float, ...], ...] = ()  # the ranker's features of each finding's sentence
 
 
 def _golds(dataset: Dataset, qid: str) -> tuple[str, ...]:
@@ -104,16 +103,20 @@ def reader_examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> li
                 tuple(bool(golds) and contains_answer(f.sentence.text, golds) for f in evidence.findings),
                 bool(golds),
                 tuple(p.scores.get("dense", 0.0) for p in evidence.passages if p.doc_id in relevant),
-                tuple(f.sentence.features for f in evidence.findings),
             )
         )
     return found
 
 
+def _dataset_sizes(samples: Sequence[RankerExample | ReaderExample]) -> dict[str, int]:
+    """Questions per dataset: each set weighs the same in a fit, whatever its size."""
+    return {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
+
+
 def fit_ranker(samples: list[RankerExample], l2: float = 0.01) -> LinearModel:
     """A listwise (conditional logit) ranker: maximise the softmax probability, within each question,
     of the sentences that hold a gold answer; each dataset weighs the same, with an L2 penalty."""
-    sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
+    sizes = _dataset_sizes(samples)
     groups = []
     for s in samples:
         labels = np.asarray(s.labels, dtype=bool)
@@ -141,7 +144,7 @@ def fit_ranker(samples: list[RankerExample], l2: float = 0.01) -> LinearModel:
 def fit_reader(samples: list[ReaderExample]) -> tuple[LinearModel, float, dict[str, float]]:
     """Logistic regression over every finding; then the threshold on each question's best finding
     (by the fitted model) that maximises right calls, each dataset weighing the same."""
-    sizes = {name: sum(s.dataset == name for s in samples) for name in {s.dataset for s in samples}}
+    sizes = _dataset_sizes(samples)
     xs, ys, ws = [], [], []
     for s in samples:
         for features, label in zip(s.features, s.labels, strict=True):

@@ -60,12 +60,9 @@ def gather_evidence(
     )
     config = engine.config.answer
     asked = Asked(question, query)
-    candidates = gather_candidates(snapshot, asked, vectors[0], passages, config.ranker)
-    documents = {}
-    for doc_id in dict.fromkeys(p.doc_id for p in passages):
-        row = snapshot.document(doc_id)
-        if row is not None:
-            documents[doc_id] = row.text
+    rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
+    candidates = gather_candidates(snapshot, asked, vectors[0], passages, rows, config.ranker)
+    documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
     reading = reading_question(question, history)
     findings = read_candidates(
         engine.reader, reading, candidates, documents, config.reader, config.read_windows

@@ -2,7 +2,7 @@
 the answer is, how sure it is, or that these summaries do not say.
 
 Candidates come ranked by the cheap sentence ranker (rag/sentences.py); the reader reads the
-windows (rag/reader_input.py) around the first READ of them in one batch. Each window's best
+windows (rag/reader_input.py) around the first `windows` of them in one batch. Each window's best
 span becomes a Finding: the sentence holding the span, the span's exact document offsets, and the
 probability that the sentence answers the question (a logistic over the reader's scores,
 calibrated on dev data by eval.calibrate).

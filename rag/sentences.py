@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from index import Snapshot
+from index import DocumentRow, Snapshot
 from rag.text import stems
 from rag.types import Passage
 
@@ -26,7 +27,7 @@ FEATURES = (
 
 @dataclass(frozen=True)
 class LinearModel:
-    """bias + weights · features: the sentence ranker and the confidence model are both this."""
+    """bias + weights · features: the sentence ranker and the reader's confidence model are both this."""
 
     bias: float
     weights: tuple[float, ...]
@@ -74,14 +75,14 @@ def gather_candidates(
     asked: Asked,
     question_vector: np.ndarray,
     passages: list[Passage],
+    documents: Mapping[str, DocumentRow | None],
     ranker: LinearModel,
 ) -> list[Candidate]:
     """Sentences inside the retrieved passages, best first by the ranker: term coverage and
-    similarity against the question's own words and vector, names and answer type against the
-    conversation."""
+    similarity against the question's own words and vector. documents holds the passages'
+    documents by id, in passage order (None for one deleted since)."""
     if not passages:
         return []
-    documents = {p.doc_id: snapshot.document(p.doc_id) for p in passages}
     raw: list[tuple[str, int, int, int, str, np.ndarray, Passage]] = []
     seen: set[tuple[str, int]] = set()
     for row in snapshot.sentences(list(documents)):
