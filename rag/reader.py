@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +47,15 @@ class Reading:
 
 
 class Reader:
-    """The ONNX reader with its tokenizer; read() is thread-safe (onnxruntime sessions are)."""
+    """The ONNX reader with its tokenizer. Thread-safe: onnxruntime sessions are, and a lock
+    serialises the tokenizer, whose padding and truncation settings are state each call sets (two
+    requests at once gave a ragged batch and a 500 under load)."""
 
     def __init__(
         self, tokenizer: Any, model: Path = MODEL_FILE, card: Path = CARD_FILE, threads: int = 1
     ) -> None:
         self.tokenizer = tokenizer
+        self._tokenizing = threading.Lock()
         self._session = _open(model, card, threads)
 
     @classmethod
@@ -61,6 +65,7 @@ class Reader:
 
         reader = cls.__new__(cls)
         reader.tokenizer = tokenizer
+        reader._tokenizing = threading.Lock()
         reader._session = _session(model, threads)
         return reader
 
@@ -68,28 +73,32 @@ class Reader:
         """Tokens of each text on its own (what a sentence costs inside a window)."""
         if not texts:
             return []
-        return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+        with self._tokenizing:
+            encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def question_tokens(self, question: str) -> int:
         """Tokens of the question on its own."""
-        return len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
+        with self._tokenizing:
+            return len(self.tokenizer(question, add_special_tokens=False)["input_ids"])
 
     def read(self, question: str, windows: Sequence[str]) -> list[Reading]:
         """One Reading per window, in order; windows should fit MAX_TOKENS with the question."""
         if not windows:
             return []
-        question = self.tokenizer.convert_tokens_to_string(
-            self.tokenizer.tokenize(question)[:MAX_QUESTION_TOKENS]
-        )
-        enc = self.tokenizer(
-            [question] * len(windows),
-            list(windows),
-            truncation="only_second",
-            max_length=MAX_TOKENS,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="np",
-        )
+        with self._tokenizing:
+            question = self.tokenizer.convert_tokens_to_string(
+                self.tokenizer.tokenize(question)[:MAX_QUESTION_TOKENS]
+            )
+            enc = self.tokenizer(
+                [question] * len(windows),
+                list(windows),
+                truncation="only_second",
+                max_length=MAX_TOKENS,
+                padding=True,
+                return_offsets_mapping=True,
+                return_tensors="np",
+            )
         feeds = {
             name: np.asarray(enc[name], dtype=np.int64)
             for name in ("input_ids", "attention_mask", "token_type_ids")

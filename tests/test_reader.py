@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,19 @@ def test_a_window_takes_the_sentence_before_first_then_the_one_after_within_the_
 def test_a_long_question_leaves_the_window_a_floor_of_tokens() -> None:
     assert window_budget(10) == 128 - 3 - 10
     assert window_budget(500) == window_budget(40)  # the question is cut at 40 tokens
+
+
+def test_readers_in_many_threads_get_what_one_thread_gets(reader: Reader) -> None:
+    # The API answers in a thread pool; the tokenizer's padding state once leaked across threads.
+    jobs = [
+        ("Who won?", ["Brazil beat Argentina 2-0 in the final.", "Rain fell."]),
+        ("When will Germany send Patriot units?", ["Germany will send Patriot units in January 2025. " * 3]),
+        (
+            "What rose?",
+            ["Prices rose.", "The bank said inflation remained too high in the euro area.", "No."],
+        ),
+    ]
+    expected = [reader.read(q, w) for q, w in jobs]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda i: reader.read(*jobs[i % 3]), range(60)))
+    assert all(result == expected[i % 3] for i, result in enumerate(results))
