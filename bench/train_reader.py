@@ -8,6 +8,9 @@ split (eval/splits.py), RealTimeQA 2020-2021 questions whose answer is in the ev
 question gives windows (rag/reader_input.py) of its paragraph: the one around the answer's
 sentence (the span is the label) and the two other windows that share most words with the
 question (no answer: the label is [CLS]); an unanswerable question gives its two closest windows.
+A SQuAD question also gets --elsewhere windows from other paragraphs of its article (the one that
+shares most words with it, its closest window): at answer time the reader sees windows from the
+retrieved passages, most of them not the question's own paragraph.
 Seeded; a checkpoint every CHECKPOINT_EVERY steps holds model, optimiser, schedule and position.
 Never run by the tests or CI: the shipped model took 52 minutes on two CPU cores (--threads 2).
 """
@@ -53,22 +56,67 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
+class _Paragraphs:
+    """Sentence spans, their token counts and word sets of each paragraph, computed once."""
+
+    def __init__(self, tokenizer: object) -> None:
+        self.tokenizer = tokenizer
+        self._cache: dict[str, tuple[list[tuple[int, int]], list[int], set[str]]] = {}
+
+    def get(self, context: str) -> tuple[list[tuple[int, int]], list[int], set[str]]:
+        if context not in self._cache:
+            spans = [(s.start, s.end) for s in sentence_spans(context)]
+            texts = [context[a:b] for a, b in spans]
+            counts = (
+                [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]  # type: ignore[operator]
+                if texts
+                else []
+            )
+            self._cache[context] = (spans, counts, _words(context))
+        return self._cache[context]
+
+    def question_budget(self, question: str) -> int:
+        return window_budget(len(self.tokenizer(question, add_special_tokens=False)["input_ids"]))  # type: ignore[operator]
+
+
+def _elsewhere(
+    paragraphs: _Paragraphs,
+    question: str,
+    context: str,
+    article: list[str],
+    count: int,
+    origin: str,
+    rng: random.Random,
+) -> list[Example]:
+    """No-answer windows from the other paragraphs of the article: the closest window of each of
+    the `count` paragraphs that share most words with the question."""
+    asked = _words(question)
+    others = [c for c in article if c != context]
+    others.sort(key=lambda c: (-len(asked & paragraphs.get(c)[2]), rng.random()))
+    budget = paragraphs.question_budget(question)
+    out = []
+    for other in others[:count]:
+        spans, counts, _ = paragraphs.get(other)
+        if not spans:
+            continue
+        windows = [window_around(i, spans, counts, budget) for i in range(len(spans))]
+        best = max(windows, key=lambda w: (len(asked & _words(other[w.start : w.end])), -w.start))
+        out.append(Example(question, other[best.start : best.end], None, origin))
+    return out
+
+
 def _examples_for(
-    tokenizer: object,
+    paragraphs: _Paragraphs,
     question: str,
     context: str,
     answer: tuple[int, int] | None,
     origin: str,
     rng: random.Random,
 ) -> list[Example]:
-    spans = [(s.start, s.end) for s in sentence_spans(context)]
+    spans, counts, _ = paragraphs.get(context)
     if not spans:
         return []
-    counts = [
-        len(ids) for ids in tokenizer([context[a:b] for a, b in spans], add_special_tokens=False)["input_ids"]
-    ]
-    q_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
-    budget = window_budget(q_tokens)
+    budget = paragraphs.question_budget(question)
     windows = [window_around(i, spans, counts, budget) for i in range(len(spans))]
     out: list[Example] = []
     holder = None
@@ -100,9 +148,12 @@ def _examples_for(
     return out
 
 
-def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[str, object]]:
+def build_examples(
+    tokenizer: object, seed: int, elsewhere: int = 0
+) -> tuple[list[Example], dict[str, object]]:
     """Every training example, and the provenance for the model card (files, hashes, counts)."""
     rng = random.Random(seed)
+    paragraphs = _Paragraphs(tokenizer)
     examples: list[Example] = []
     counts: dict[str, int] = {}
     files = {}
@@ -110,6 +161,7 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
     fragments = DATA / "squad-train-fragments" / "train.json"
     files[str(fragments.relative_to(DATA))] = _sha256(fragments)
     for article in json.loads(fragments.read_text(encoding="utf-8"))["data"]:
+        contexts = [paragraph["context"] for paragraph in article["paragraphs"]]
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 answer = None
@@ -117,13 +169,21 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
                     first = qa["answers"][0]
                     answer = (first["answer_start"], first["answer_start"] + len(first["text"]))
                 made = _examples_for(
-                    tokenizer, qa["question"], paragraph["context"], answer, "squad-train", rng
+                    paragraphs, qa["question"], paragraph["context"], answer, "squad-train", rng
                 )
+                if made and elsewhere:
+                    made += _elsewhere(
+                        paragraphs, qa["question"], paragraph["context"], contexts, elsewhere,
+                        "squad-train", rng,
+                    )
                 examples.extend(made)
                 counts["squad-train questions"] = counts.get("squad-train questions", 0) + bool(made)
 
     corpus, queries, answers = _beir("squad-v2.0-dev", files)
     splits = squad_splits({squad_article(a["corpus_id"]) for a in answers})
+    by_article: dict[str, list[str]] = {}
+    for corpus_id, text in corpus.items():
+        by_article.setdefault(squad_article(corpus_id), []).append(text)
     for record in answers:
         if splits[squad_article(record["corpus_id"])] != "train":
             continue
@@ -132,7 +192,13 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
         if not record["is_impossible"]:
             start = record["answer_starts_derived"][0]
             answer = (start, start + len(record["answers"][0]))
-        made = _examples_for(tokenizer, queries[record["_id"]], context, answer, "squad-dev-train", rng)
+        question = queries[record["_id"]]
+        made = _examples_for(paragraphs, question, context, answer, "squad-dev-train", rng)
+        if made and elsewhere:
+            made += _elsewhere(
+                paragraphs, question, context, by_article[squad_article(record["corpus_id"])],
+                elsewhere, "squad-dev-train", rng,
+            )
         examples.extend(made)
         counts["squad-dev-train questions"] = counts.get("squad-dev-train questions", 0) + bool(made)
 
@@ -148,7 +214,7 @@ def build_examples(tokenizer: object, seed: int) -> tuple[list[Example], dict[st
         if at < 0:
             continue
         made = _examples_for(
-            tokenizer, queries[record["_id"]], context, (at, at + len(gold)), "rtqa-train", rng
+            paragraphs, queries[record["_id"]], context, (at, at + len(gold)), "rtqa-train", rng
         )
         examples.extend(made)
         counts["rtqa-train questions"] = counts.get("rtqa-train questions", 0) + bool(made)
@@ -277,7 +343,7 @@ def train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, model = load_base()
-    examples, provenance = build_examples(tokenizer, args.seed)
+    examples, provenance = build_examples(tokenizer, args.seed, args.elsewhere)
     (out / "data.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
     print(json.dumps(provenance["counts"]), flush=True)
     per_epoch = batches(examples, args.batch, args.seed, 0)
@@ -431,6 +497,9 @@ def main() -> None:
     t.add_argument("--lr", type=float, default=8e-5)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+    t.add_argument(
+        "--elsewhere", type=int, default=1, help="no-answer windows from other paragraphs per SQuAD question"
+    )
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (a further run)")
     e = sub.add_parser("export", help="export the checkpoint to ONNX (fp32 and int8)")
     e.add_argument("--out", default="runs/reader")
