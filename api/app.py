@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import routes_ask, routes_documents, routes_ops, routes_search, routes_static
-from api.errors import install_error_handlers
+from api.errors import ContainErrors, install_error_handlers
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit, RateLimiter
 from api.metrics import Metrics, ObserveRequests
 from api.settings import Settings, get_settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     for module in (routes_ask, routes_search, routes_documents, routes_ops, routes_static):
         app.include_router(module.router)
+    app.add_middleware(ContainErrors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(ObserveRequests, metrics=app.state.metrics)
     return app
 

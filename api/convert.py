@@ -136,6 +136,7 @@ def stats_out(s: StoreStats) -> StatsOut:
         format_version=s.format_version,
         generation=s.generation,
         size_bytes=s.size_bytes,
+        wal_bytes=s.wal_bytes,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import (
     CorpusFormatError,
@@ -151,10 +152,43 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", str(exc))
 
 
+_BUG = "internal error: this is a bug in newsrag; the server log has the details"
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "internal error: this is a bug in newsrag; the server log has the details"
-    return error_response(500, "internal_error", message)
+    return error_response(500, "internal_error", _BUG)
+
+
+class ContainErrors:
+    """Answer an unexpected exception with the error shape's 500, logged and not raised further:
+    an error that reaches the server makes it close the connection, and a client's next request
+    on that keep-alive connection fails with a reset."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; turn what escapes it, before any response started, into a 500."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except StarletteHTTPException:
+            raise
+        except Exception as exc:
+            if started:
+                raise
+            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            await error_response(500, "internal_error", _BUG)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

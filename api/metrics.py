@@ -46,6 +46,7 @@ class StoreCollector:
             ("sentences", stats.sentences, "Sentence spans in the store"),
             ("generation", stats.generation, "Store generation (increments at every committed write)"),
             ("size_bytes", stats.size_bytes, "Store size on disk in bytes"),
+            ("wal_bytes", stats.wal_bytes, "Store write-ahead log size in bytes (part of size_bytes)"),
         ):
             yield GaugeMetricFamily(f"newsrag_store_{name}", text, value=value)
 

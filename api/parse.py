@@ -8,7 +8,7 @@ from typing import Any
 from api.errors import ApiError
 from api.schemas import DocumentIn
 from rag.errors import CorpusFormatError
-from rag.loaders import parse_record
+from rag.loaders import json_error, load_json, parse_record
 from rag.types import Document
 
 JSONL_TYPES = frozenset(
@@ -89,7 +89,7 @@ def _json_records(text: str) -> list[tuple[str, Any]]:
         raise ApiError(
             422,
             "invalid_json",
-            f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}): {_HOW}",
+            f"the body is not valid JSON ({json_error(exc, line=True)}): {_HOW}",
         ) from None
     items = data if isinstance(data, list) else [data]
     return [(f"item {number}", item) for number, item in enumerate(items, start=1)]
@@ -103,17 +103,15 @@ def _jsonl_records(text: str) -> list[tuple[str, Any]]:
         try:
             records.append((f"line {number}", _loads(line)))
         except json.JSONDecodeError as exc:
-            records.append(
-                (f"line {number}", CorpusFormatError(f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            )
+            records.append((f"line {number}", CorpusFormatError(f"invalid JSON: {json_error(exc)}")))
     return records
 
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise ApiError(422, "invalid_json", f"the body is nested too deeply: {_HOW}") from None
+        return load_json(text, parse_constant=_no_constant)
+    except CorpusFormatError as exc:
+        raise ApiError(422, "invalid_json", f"the body is not valid JSON ({exc.reason}): {_HOW}") from None
 
 
 def _no_constant(name: str) -> Any:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from api.errors import ApiError
+from api.headers import DEMO_PAGE_CSP, EMBEDDABLE
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CACHE = {"Cache-Control": "public, max-age=300"}
@@ -15,26 +16,38 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 router = APIRouter(include_in_schema=False)
 
 
-def _file(name: str, media_type: str) -> FileResponse:
+def _file(name: str, media_type: str, headers: dict[str, str] | None = None) -> FileResponse:
     path = STATIC_DIR / name
     if not path.is_file():
         raise ApiError(404, "not_found", f"{name} is not installed in this build (api/static/{name})")
-    return FileResponse(path, media_type=media_type, headers=CACHE)
+    return FileResponse(path, media_type=media_type, headers={**CACHE, **(headers or {})})
 
 
 @router.get("/widget.js")
 def widget_js() -> FileResponse:
     """The embeddable chat widget script."""
-    return _file("widget.js", "text/javascript; charset=utf-8")
+    return _file("widget.js", "text/javascript; charset=utf-8", EMBEDDABLE)
 
 
 @router.get("/widget.css")
 def widget_css() -> FileResponse:
     """The widget's stylesheet."""
-    return _file("widget.css", "text/css; charset=utf-8")
+    return _file("widget.css", "text/css; charset=utf-8", EMBEDDABLE)
 
 
 @router.get("/")
 def demo_page() -> FileResponse:
-    """A demo page embedding the widget."""
-    return _file("demo.html", "text/html; charset=utf-8")
+    """A demo page embedding the widget, under a strict Content-Security-Policy."""
+    return _file("demo.html", "text/html; charset=utf-8", {"Content-Security-Policy": DEMO_PAGE_CSP})
+
+
+@router.get("/demo.css")
+def demo_css() -> FileResponse:
+    """The demo page's stylesheet."""
+    return _file("demo.css", "text/css; charset=utf-8")
+
+
+@router.get("/demo.js")
+def demo_js() -> FileResponse:
+    """The demo page's script."""
+    return _file("demo.js", "text/javascript; charset=utf-8")

@@ -239,6 +239,7 @@ class StatsOut(BaseModel):
     format_version: int
     generation: int
     size_bytes: int
+    wal_bytes: int = Field(description="the write-ahead log, part of size_bytes")
 
 
 class StatusOut(BaseModel):

@@ -173,8 +173,13 @@ def build_examples(
                 )
                 if made and elsewhere:
                     made += _elsewhere(
-                        paragraphs, qa["question"], paragraph["context"], contexts, elsewhere,
-                        "squad-train", rng,
+                        paragraphs,
+                        qa["question"],
+                        paragraph["context"],
+                        contexts,
+                        elsewhere,
+                        "squad-train",
+                        rng,
                     )
                 examples.extend(made)
                 counts["squad-train questions"] = counts.get("squad-train questions", 0) + bool(made)
@@ -196,8 +201,13 @@ def build_examples(
         made = _examples_for(paragraphs, question, context, answer, "squad-dev-train", rng)
         if made and elsewhere:
             made += _elsewhere(
-                paragraphs, question, context, by_article[squad_article(record["corpus_id"])],
-                elsewhere, "squad-dev-train", rng,
+                paragraphs,
+                question,
+                context,
+                by_article[squad_article(record["corpus_id"])],
+                elsewhere,
+                "squad-dev-train",
+                rng,
             )
         examples.extend(made)
         counts["squad-dev-train questions"] = counts.get("squad-dev-train questions", 0) + bool(made)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import faiss
@@ -48,6 +48,9 @@ def load_vectors(conn: sqlite3.Connection, dimension: int, generation: int) -> V
         blobs.append(blob)
     vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dimension)
     return VectorIndex.build(dimension, np.asarray(ids, dtype=np.int64), vectors, generation)
+
+
+_RANGES_PER_QUERY = 300  # bound on one statement's size
 
 
 class Snapshot:
@@ -144,17 +147,22 @@ class Snapshot:
         rows = self._rows(sql, chunk_ids)
         return {r[0]: _chunk_row(r) for r in rows}
 
-    def sentences(self, doc_ids: list[str]) -> list[SentenceRow]:
-        """The sentences of the given documents, in document order."""
-        if not doc_ids:
-            return []
-        marks = ",".join("?" * len(doc_ids))
-        sql = (
-            "SELECT sentence_id, doc_id, ordinal, start, end, vector FROM sentences "
-            f"WHERE doc_id IN ({marks}) ORDER BY doc_id, ordinal"
-        )
-        rows = self._rows(sql, doc_ids)
-        return [SentenceRow(r[0], r[1], r[2], r[3], r[4], np.frombuffer(r[5], np.float32)) for r in rows]
+    def sentences(self, ranges: Sequence[tuple[str, int, int]]) -> list[SentenceRow]:
+        """The sentences that start inside the given (doc_id, start, end) character ranges, each
+        once, in document order: work bounded by the ranges, not by the documents' length."""
+        found: dict[int, SentenceRow] = {}
+        for at in range(0, len(ranges), _RANGES_PER_QUERY):
+            part = ranges[at : at + _RANGES_PER_QUERY]
+            sql = (
+                f"WITH r(doc_id, lo, hi) AS (VALUES {','.join(['(?, ?, ?)'] * len(part))}) "
+                "SELECT s.sentence_id, s.doc_id, s.ordinal, s.start, s.end, s.vector "
+                "FROM r JOIN sentences AS s ON s.doc_id = r.doc_id AND s.start >= r.lo AND s.start < r.hi"
+            )
+            for row in self._rows(sql, [value for r in part for value in r]):
+                found[row[0]] = SentenceRow(
+                    row[0], row[1], row[2], row[3], row[4], np.frombuffer(row[5], np.float32)
+                )
+        return sorted(found.values(), key=lambda s: (s.doc_id, s.ordinal))
 
     def document(self, doc_id: str) -> DocumentRow | None:
         """One stored document, or None."""

@@ -22,6 +22,9 @@ from index.vectors import VectorIndex
 
 DB_NAME = "store.sqlite"
 VECTORS_NAME = "vectors.faiss"
+# The write-ahead log is checkpointed into the database once it is this large, and cut back to
+# this size when it restarts.
+WAL_LIMIT_BYTES = 8 * 1024 * 1024
 
 
 class Store:
@@ -46,13 +49,34 @@ class Store:
     def open(cls, folder: Path, manifest: dict[str, Any], *, create: bool = True) -> Store:
         """Open (or create) the store in folder; a manifest that disagrees with the stored one is refused."""
         path = folder / DB_NAME
-        if not path.exists() and not create:
+        empty = not path.exists() or path.stat().st_size == 0
+        others = [name for name in (DB_NAME + "-wal", VECTORS_NAME) if (folder / name).exists()]
+        if empty and others:  # the source of truth is gone, not new: never serve it as an empty store
+            raise StoreError(
+                f"the store at {folder} has {others[0]} but its database {DB_NAME} is "
+                f"{'empty' if path.exists() else 'missing'}; restore {DB_NAME} from a backup, or "
+                "move the folder aside and ingest into a new one"
+            )
+        if empty and not create:
             raise StoreError(f"no store at {folder}: ingest documents first")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             conn = connect(path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+            tables = _tables(conn)
+            if tables and "manifest" not in tables:
+                conn.close()
+                raise StoreError(f"{path} is an SQLite database but not a newsrag store; open another folder")
+            if not tables and (others or not create):
+                conn.close()
+                raise StoreError(
+                    f"no store at {folder}: ingest documents first"
+                    if not others
+                    else f"the store at {folder} has {others[0]} but its database {DB_NAME} holds "
+                    f"no tables; restore {DB_NAME} from a backup, or move the folder aside"
+                )
             migrate(conn)
             stored = _check_manifest(conn, {"format_version": FORMAT_VERSION, **manifest})
             return cls(folder, conn, stored)
@@ -98,6 +122,8 @@ class Store:
                 generation = read_generation(conn) + 1
                 conn.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
             self._publish(removed, new_ids, new_vectors, generation)
+            if self.wal_bytes() > WAL_LIMIT_BYTES:
+                self._checkpoint()
         existing = set(removed)
         return WriteResult(
             added=sum(r.doc_id not in existing for r in records),
@@ -116,20 +142,33 @@ class Store:
         candidate = self._snapshot.vectors.updated(old_ids, np.asarray(ids, dtype=np.int64), add, generation)
         self._snapshot = self._new_snapshot(candidate)
 
+    def _checkpoint(self) -> None:
+        """Copy the log into the database, without waiting for readers; when it all went in, take
+        a fresh snapshot, which then reads the database file alone, so that the next write can
+        start the log over (and cut it back to WAL_LIMIT_BYTES). Otherwise the current snapshot
+        always reads from the log and the log never shrinks. A reader still on an older snapshot
+        stops the copy short: the next write tries again."""
+        busy, logged, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if not busy and logged == copied:
+            self._snapshot = self._new_snapshot(self._snapshot.vectors)
+
+    def wal_bytes(self) -> int:
+        """Bytes in the write-ahead log file."""
+        wal = self.folder / (DB_NAME + "-wal")
+        return wal.stat().st_size if wal.exists() else 0
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot write to the store at {self.folder}: {exc}") from None
+            raise StoreError(f"cannot write to the store: {exc}") from None
         try:
             yield self._conn
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(
-                f"write to the store at {self.folder} failed, nothing was changed: {exc}"
-            ) from None
+            raise StoreError(f"the write to the store failed, nothing was changed: {exc}") from None
         except BaseException:
             self._rollback()
             raise
@@ -161,6 +200,10 @@ class Store:
             for snapshot in list(self._snapshots):
                 snapshot.close()
             self._conn.close()
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _check_manifest(conn: sqlite3.Connection, wanted: dict[str, Any]) -> dict[str, Any]:

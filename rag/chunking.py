@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+import tiktoken
 
 from rag.errors import InvalidRequestError
 from rag.types import Chunk, Document
@@ -36,98 +36,95 @@ class ChunkingConfig:
             )
 
 
-@lru_cache(maxsize=16)
-def _splitter(chunk_tokens: int, overlap_tokens: int) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter.from_tiktoken_encoder(
-        encoding_name=ENCODING,
-        chunk_size=chunk_tokens,
-        chunk_overlap=overlap_tokens,
-        separators=SEPARATORS,
-        keep_separator="end",
-        disallowed_special=(),
-    )
+@lru_cache(maxsize=1)
+def _encoding() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(ENCODING)
+
+
+def _tokens(text: str) -> int:
+    return len(_encoding().encode(text, disallowed_special=()))
 
 
 def split_spans(text: str, chunk_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:
-    """Split text into [start, end) spans of at most chunk_tokens tokens, in order, leaving no gap."""
-    pieces = _splitter(chunk_tokens, overlap_tokens).split_text(text)
-    placed = _place(text, pieces, None) or _place(text, pieces, _viable(text, pieces))
-    return placed or _place_greedily(text, pieces)
+    """Split text into [start, end) spans of at most chunk_tokens tokens, in order, leaving no gap.
 
-
-def _skip_space(text: str, at: int) -> int:
-    while at < len(text) and text[at].isspace():
-        at += 1
-    return at
-
-
-def _starts(text: str, piece: str, after: tuple[int, int] | None) -> list[int]:
-    """Where piece may start after the span before it, latest first: from that span's start (a
-    large overlap can restart there, holding it; chunk_document drops the contained one) to its
-    end (chunks overlap or abut)."""
-    low, high = (max(after[0], 0), _skip_space(text, after[1])) if after else (0, _skip_space(text, 0))
-    found = []
-    at = text.find(piece, low, high + len(piece))
-    while 0 <= at <= high:
-        found.append(at)
-        at = text.find(piece, at + 1, high + len(piece))
-    return found[::-1]
-
-
-def _place(text: str, pieces: list[str], viable: list[set[int]] | None) -> list[tuple[int, int]] | None:
-    """Each piece at its latest place in range after the one before (among the viable places,
-    when given), so that chunks overlap or abut; None when a piece has nowhere to go.
-
-    The splitter keeps text verbatim (it only trims whitespace), so every piece occurs; the
-    latest place keeps offsets right when the same words repeat.
+    Recursive splitting: cut at the first of SEPARATORS the text holds (each piece keeps its
+    separator at its end), merge consecutive pieces up to the size with overlap_tokens carried
+    over, and cut a piece that is too long by the next separator. It works on offsets, so a span
+    is known where it is made (no search for its text: linear in the text, periodic text too).
     """
+    return _split(text, 0, len(text), SEPARATORS, chunk_tokens, overlap_tokens)
+
+
+def _split(
+    text: str, start: int, end: int, separators: list[str], size: int, overlap: int
+) -> list[tuple[int, int]]:
+    separator, rest = separators[-1], []
+    for i, candidate in enumerate(separators):
+        if not candidate:
+            separator = candidate
+            break
+        if text.find(candidate, start, end) >= 0:
+            separator, rest = candidate, separators[i + 1 :]
+            break
+    out: list[tuple[int, int]] = []
+    good: list[tuple[int, int, int]] = []  # start, end, tokens
+    for a, b in _pieces(text, start, end, separator):
+        tokens = _tokens(text[a:b])
+        if tokens < size:
+            good.append((a, b, tokens))
+            continue
+        if good:
+            out.extend(_merge(text, good, size, overlap))
+            good = []
+        out.extend([(a, b)] if not rest else _split(text, a, b, rest, size, overlap))
+    if good:
+        out.extend(_merge(text, good, size, overlap))
+    return out
+
+
+def _pieces(text: str, start: int, end: int, separator: str) -> list[tuple[int, int]]:
+    """text[start:end] cut after each occurrence of separator (into characters when it is "")."""
+    if not separator:
+        return [(i, i + 1) for i in range(start, end)]
+    pieces = []
+    at = start
+    found = text.find(separator, start, end)
+    while found >= 0:
+        pieces.append((at, found + len(separator)))
+        at = found + len(separator)
+        found = text.find(separator, at, end)
+    if at < end:
+        pieces.append((at, end))
+    return [(a, b) for a, b in pieces if b > a]
+
+
+def _merge(text: str, pieces: list[tuple[int, int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
+    """Consecutive pieces joined up to size tokens (summed piece by piece), each next span
+    starting with the last pieces of the one before that fit in overlap tokens; spans trimmed of
+    surrounding whitespace, empty ones dropped."""
     spans: list[tuple[int, int]] = []
-    for i, piece in enumerate(pieces):
-        starts = _starts(text, piece, spans[-1] if spans else None)
-        if viable is not None:
-            starts = [s for s in starts if s in viable[i]]
-        if not starts:
-            return None
-        spans.append((starts[0], starts[0] + len(piece)))
-    return spans
-
-
-def _viable(text: str, pieces: list[str]) -> list[set[int]]:
-    """For each piece, the places from which every later piece can still be placed in range.
-    Needed only where the latest place leads to a dead end: periodic text such as
-    "RzeszówRzeszów…" cut by characters."""
-    viable: list[set[int]] = [set() for _ in pieces]
-    following: list[int] = []
-    for i in range(len(pieces) - 1, -1, -1):
-        for start in _all_starts(text, pieces[i]):
-            end = _skip_space(text, start + len(pieces[i]))
-            at = bisect_left(following, start)
-            if i == len(pieces) - 1 or (at < len(following) and following[at] <= end):
-                viable[i].add(start)
-        following = sorted(viable[i])
-    return viable
-
-
-def _all_starts(text: str, piece: str) -> list[int]:
-    found = []
-    at = text.find(piece)
-    while at >= 0:
-        found.append(at)
-        at = text.find(piece, at + 1)
-    return found
-
-
-def _place_greedily(text: str, pieces: list[str]) -> list[tuple[int, int]]:
-    """The fallback: each piece at its latest place in range, else its first place after it."""
-    spans: list[tuple[int, int]] = []
+    current: deque[tuple[int, int, int]] = deque()
+    total = 0
     for piece in pieces:
-        low = max(spans[-1][0], 0) if spans else 0
-        starts = _starts(text, piece, spans[-1] if spans else None)
-        start = starts[0] if starts else text.find(piece, low)
-        if start < 0:
-            raise RuntimeError(f"chunk text not found in its document at or after {low}")
-        spans.append((start, start + len(piece)))
+        tokens = piece[2]
+        if total + tokens > size and current:
+            spans.extend(_trimmed(text, current[0][0], current[-1][1]))
+            while total > overlap or (total + tokens > size and total > 0):
+                total -= current.popleft()[2]
+        current.append(piece)
+        total += tokens
+    if current:
+        spans.extend(_trimmed(text, current[0][0], current[-1][1]))
     return spans
+
+
+def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [(start, end)] if end > start else []
 
 
 def chunk_document(

@@ -224,7 +224,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"model          {stats.model} ({stats.dimension}-d)")
     print(f"format version {stats.format_version}")
     print(f"generation     {stats.generation}")
-    print(f"size on disk   {stats.size_bytes / 1e6:.2f} MB")
+    print(f"size on disk   {stats.size_bytes / 1e6:.2f} MB (write-ahead log {stats.wal_bytes / 1e6:.2f} MB)")
     return 0
 
 

@@ -181,6 +181,7 @@ class Engine:
             format_version=int(manifest["format_version"]),
             generation=snapshot.generation,
             size_bytes=self.store.size_bytes(),
+            wal_bytes=self.store.wal_bytes(),
         )
 
     def close(self) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,11 +17,18 @@ from rag.errors import CorpusFormatError
 from rag.text import content_id
 from rag.types import Document, Rejected
 
+# What one document may hold (the same at the API and the CLI; docs/limits in the README).
 MAX_DOCUMENT_CHARS = 1_000_000
+MAX_ID_CHARS = 200
+MAX_TITLE_CHARS = 1_000  # the title is embedded with every chunk: a long one multiplies the chunks
+MAX_FIELD_CHARS = 2_000  # source and url
+MAX_METADATA_BYTES = 16_384  # as JSON
+MAX_METADATA_DEPTH = 8  # nested objects and arrays
+MAX_METADATA_INTEGER = 2**63 - 1  # what the store (SQLite) holds exactly
 _TEXT_SUFFIXES = (".txt", ".md")
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _READ_MORE = re.compile(r"^\s*Read More\s*$")
-_CONTINUE = re.compile(r"\s*(?:…|\.\.\.)\s*Continue reading\s*$")
+_CONTINUE = "Continue reading"
 _KNOWN_FIELDS = frozenset({"id", "_id", "text", "title", "source", "url", "published_at", "metadata"})
 
 
@@ -85,7 +94,20 @@ def _collect(result: LoadResult, items: Iterator[Document | Rejected]) -> None:
 
 def is_digest(text: str) -> bool:
     """True when the text carries the digest's summary markers."""
-    return any(_READ_MORE.match(line) or _CONTINUE.search(line) for line in text.splitlines())
+    return any(_READ_MORE.match(line) or _before_continue(line) is not None for line in text.splitlines())
+
+
+def _before_continue(line: str) -> str | None:
+    """The line without its closing "… Continue reading" marker, or None when it has none (by
+    string ends: a search for the pattern at every blank of a long blank run is quadratic)."""
+    head = line.rstrip()
+    if not head.endswith(_CONTINUE):
+        return None
+    head = head[: -len(_CONTINUE)].rstrip()
+    for mark in ("…", "..."):
+        if head.endswith(mark):
+            return head[: -len(mark)].rstrip()
+    return None
 
 
 def iter_digest(text: str, where: str = "<digest>") -> Iterator[Document | Rejected]:
@@ -94,10 +116,11 @@ def iter_digest(text: str, where: str = "<digest>") -> Iterator[Document | Rejec
     first_line = 1
     for number, line in enumerate(text.splitlines(), start=1):
         ended = False
+        before = _before_continue(line)
         if _READ_MORE.match(line):
             ended = True
-        elif _CONTINUE.search(line):
-            paragraphs.append(_CONTINUE.sub("", line))
+        elif before is not None:
+            paragraphs.append(before)
             ended = True
         elif line.strip():
             if not paragraphs:
@@ -115,6 +138,8 @@ def _digest_summary(paragraphs: list[str], where: str, line: int) -> Document | 
     body = "\n\n".join(p.strip() for p in paragraphs if p.strip())
     if not body:
         return Rejected(f"{where}:{line}", "empty summary (a marker with no text before it)")
+    if len(body) > MAX_DOCUMENT_CHARS:
+        return Rejected(f"{where}:{line}", f"summary of {len(body)} characters exceeds {MAX_DOCUMENT_CHARS}")
     return Document(doc_id=content_id(body), text=body)
 
 
@@ -127,8 +152,27 @@ def _plain_file(text: str, where: str) -> Document | Rejected:
     title = None
     first = body.splitlines()[0]
     if first.startswith("# "):
-        title = first[2:].strip() or None
+        title = first[2:].strip()[:MAX_TITLE_CHARS] or None
     return Document(doc_id=content_id(body), text=body, title=title)
+
+
+def load_json(text: str, parse_constant: Callable[[str], Any] | None = None) -> Any:
+    """json.loads, with what it raises besides JSONDecodeError as a CorpusFormatError: nesting past
+    the interpreter's recursion limit, a number past its 4,300-digit limit."""
+    try:
+        return json.loads(text, parse_constant=parse_constant)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise CorpusFormatError("invalid JSON: nested too deeply") from None
+    except ValueError:
+        raise CorpusFormatError("invalid JSON: a number too long to read") from None
+
+
+def json_error(exc: json.JSONDecodeError, *, line: bool = False) -> str:
+    """The decoder's message with its place, "Expecting value at column 5" (never "at at")."""
+    at = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"
+    return f"{at} line {exc.lineno} column {exc.colno}" if line else f"{at} column {exc.colno}"
 
 
 def iter_jsonl(text: str, where: str = "<jsonl>") -> Iterator[Document | Rejected]:
@@ -137,9 +181,9 @@ def iter_jsonl(text: str, where: str = "<jsonl>") -> Iterator[Document | Rejecte
         if not line.strip():
             continue
         try:
-            yield parse_record(json.loads(line))
+            yield parse_record(load_json(line))
         except json.JSONDecodeError as exc:
-            yield Rejected(f"{where}:{number}", f"invalid JSON: {exc.msg} at column {exc.colno}")
+            yield Rejected(f"{where}:{number}", f"invalid JSON: {json_error(exc)}")
         except CorpusFormatError as exc:
             yield Rejected(f"{where}:{number}", exc.reason)
 
@@ -147,9 +191,12 @@ def iter_jsonl(text: str, where: str = "<jsonl>") -> Iterator[Document | Rejecte
 def iter_json_array(text: str, where: str = "<json>") -> Iterator[Document | Rejected]:
     """Parse a JSON array of document objects (or one object)."""
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except json.JSONDecodeError as exc:
-        yield Rejected(f"{where}:{exc.lineno}", f"invalid JSON: {exc.msg} at column {exc.colno}")
+        yield Rejected(f"{where}:{exc.lineno}", f"invalid JSON: {json_error(exc)}")
+        return
+    except CorpusFormatError as exc:
+        yield Rejected(where, exc.reason)
         return
     records = data if isinstance(data, list) else [data]
     for number, record in enumerate(records, start=1):
@@ -172,33 +219,84 @@ def parse_record(record: Any) -> Document:
         raise CorpusFormatError("empty document: 'text' is blank")
     if len(text) > MAX_DOCUMENT_CHARS:
         raise CorpusFormatError(f"'text' of {len(text)} characters exceeds {MAX_DOCUMENT_CHARS}")
-    raw_id = record.get("id", record.get("_id"))
-    if raw_id is not None and not isinstance(raw_id, (str, int)):
-        raise CorpusFormatError(f"'id' must be a string or integer, got {type(raw_id).__name__}")
-    doc_id = str(raw_id).strip() if raw_id is not None else content_id(text)
-    if not doc_id or len(doc_id) > 200:
-        raise CorpusFormatError("'id' must be 1 to 200 characters")
+    doc_id = document_id(record.get("id", record.get("_id")), text)
     metadata = record.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise CorpusFormatError(f"'metadata' must be an object, got {type(metadata).__name__}")
     extra = {k: v for k, v in record.items() if k not in _KNOWN_FIELDS}
+    merged = {**extra, **metadata}
+    check_metadata(merged)
+    title = _optional_str(record, "title", MAX_TITLE_CHARS)
     return Document(
         doc_id=doc_id,
         text=text,
-        title=_optional_str(record, "title"),
-        source=_optional_str(record, "source"),
-        url=web_address(_optional_str(record, "url")),
+        title=title,
+        source=_optional_str(record, "source", MAX_FIELD_CHARS),
+        url=web_address(_optional_str(record, "url", MAX_FIELD_CHARS)),
         published_at=parse_date(record.get("published_at")),
-        metadata={**extra, **metadata},
+        metadata=merged,
     )
 
 
-def _optional_str(record: dict[str, Any], key: str) -> str | None:
+def document_id(raw: Any, text: str) -> str:
+    """The id a record asks for (a string or an integer), else one derived from the text.
+
+    An id is 1-200 characters, none of them whitespace or control characters, and no "/"-separated
+    segment of it is "." or "..": such an id reads back and deletes at /v1/documents/{id} (with
+    the id percent-encoded) exactly as it was sent. Nothing is trimmed: an id that is not valid
+    is refused."""
+    if raw is None:
+        return content_id(text)
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise CorpusFormatError(f"'id' must be a string or integer, got {type(raw).__name__}")
+    doc_id = str(raw)
+    if not doc_id or len(doc_id) > MAX_ID_CHARS:
+        raise CorpusFormatError(f"'id' must be 1 to {MAX_ID_CHARS} characters")
+    bad = next((c for c in doc_id if c.isspace() or unicodedata.category(c)[0] in "CZ"), None)
+    if bad is not None:
+        raise CorpusFormatError(
+            f"'id' {_shown(doc_id)} holds {unicodedata.name(bad, repr(bad))}: an id is letters, "
+            "digits and punctuation, without whitespace or control characters"
+        )
+    if any(segment in (".", "..") for segment in doc_id.split("/")):
+        raise CorpusFormatError(
+            f"'id' {_shown(doc_id)} has a '.' or '..' path segment, which web addresses drop"
+        )
+    return doc_id
+
+
+def check_metadata(metadata: dict[str, Any]) -> None:
+    """Refuse metadata the store could not give back as it came: nested deeper than
+    MAX_METADATA_DEPTH, larger than MAX_METADATA_BYTES as JSON, or with an integer outside 64 bits."""
+    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_METADATA_DEPTH:
+                raise CorpusFormatError(f"'metadata' is nested deeper than {MAX_METADATA_DEPTH} levels")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_METADATA_INTEGER:
+            raise CorpusFormatError("'metadata' holds an integer outside the 64-bit range")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise CorpusFormatError("'metadata' holds a number that is not finite")
+    size = len(json.dumps(metadata, ensure_ascii=False, default=str).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise CorpusFormatError(f"'metadata' is {size} bytes as JSON; at most {MAX_METADATA_BYTES}")
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _optional_str(record: dict[str, Any], key: str, limit: int) -> str | None:
     value = record.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise CorpusFormatError(f"'{key}' must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise CorpusFormatError(f"'{key}' of {len(value)} characters exceeds {limit}")
     return value.strip() or None
 
 
@@ -233,4 +331,9 @@ def parse_date(value: Any) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise CorpusFormatError(
+            f"'published_at' value {value!r} is out of range (years 0001 to 9999 in UTC)"
+        ) from None

@@ -15,6 +15,7 @@ from rag.candidates import Candidates
 from rag.fusion import rank_scores
 from rag.lexical import query_terms
 from rag.ranker_model import Ranker, read_ranker
+from rag.text import MAX_SENTENCE_CHARS
 
 DEFAULT_RANKER = Path(__file__).with_name("models") / "ranker.json"
 FEATURES = (
@@ -103,7 +104,7 @@ def _rank_gain(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def _best_sentences(snapshot: Snapshot, vector: np.ndarray, rows: Sequence[ChunkRow]) -> np.ndarray:
     """Per chunk, the best cosine of the query with a stored sentence inside the chunk's span."""
-    sentences = snapshot.sentences(list(dict.fromkeys(r.doc_id for r in rows)))
+    sentences = snapshot.sentences([(r.doc_id, max(0, r.start - MAX_SENTENCE_CHARS), r.end) for r in rows])
     by_doc: dict[str, list[tuple[int, int, float]]] = {}
     if sentences:
         sims = np.stack([s.vector for s in sentences]) @ vector

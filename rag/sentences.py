@@ -23,6 +23,9 @@ FEATURES = (
     "doc_coverage",  # IDF-weighted share of the question's terms anywhere in the sentence's document
     "passage_dense",  # cosine of the question with the best retrieved passage holding the sentence
 )
+# doc_coverage reads this much of a document (with its title): all of any news summary, and a
+# bound on the work one ask does for a document of any length.
+DOCUMENT_FEATURE_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def gather_candidates(
         return []
     raw: list[tuple[str, int, int, int, str, np.ndarray, Passage]] = []
     seen: set[tuple[str, int]] = set()
-    for row in snapshot.sentences(list(documents)):
+    for row in snapshot.sentences([(p.doc_id, p.start, p.end) for p in passages]):
         document = documents[row.doc_id]
         covering = next(
             (p for p in passages if p.doc_id == row.doc_id and p.start <= row.start < p.end), None
@@ -99,7 +102,7 @@ def gather_candidates(
     question_view = QuestionView.of(asked, idf, unseen)
     rank = {p.chunk_id: i for i, p in enumerate(passages)}
     context = {
-        doc_id: question_view.document_features(f"{d.title or ''} {d.text}")
+        doc_id: question_view.document_features(f"{d.title or ''} {d.text[:DOCUMENT_FEATURE_CHARS]}")
         for doc_id, d in documents.items()
         if d is not None
     }

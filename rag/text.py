@@ -93,9 +93,14 @@ _ABBREVIATIONS = frozenset(
 )
 
 # A sentence ends at . ! ? (or an ellipsis), optionally followed by closing quotes/brackets,
-# then whitespace, then something that can start a sentence.
-_BOUNDARY = re.compile(r"""([.!?…]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
+# then whitespace, then something that can start a sentence. A match starts only where a run of
+# stops starts and takes each run whole (possessive), so a long run is read once, not once per
+# character (quadratic).
+_BOUNDARY = re.compile(r"""(?<![.!?…])([.!?…]++)(["'”’)\]]*+)(\s++)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
+MAX_SENTENCE_CHARS = 2000
+# Longer than any abbreviation or initial: the word before a period is looked for this far back
+# only, so splitting stays linear in the text (a search from the start at every period is not).
+_LOOKBACK = 32
 
 
 def normalise(text: str) -> str:
@@ -109,10 +114,13 @@ def content_id(text: str) -> str:
 
 
 def _is_abbreviation(text: str, dot_at: int) -> bool:
-    match = _WORD_BEFORE.search(text, 0, dot_at)
-    if match is None:
-        return False
-    word = match.group(1).lower().rstrip(".")
+    low = max(0, dot_at - _LOOKBACK)
+    start = dot_at
+    while start > low and _in_word(text[start - 1]):
+        start -= 1
+    if start == dot_at or (start == low and low > 0 and _in_word(text[low - 1])):
+        return False  # no word, or one longer than the look-back: neither an abbreviation nor an initial
+    word = text[start:dot_at].lower().rstrip(".")
     if word in _ABBREVIATIONS:
         return True
     # Single initials ("J. Smith") and dotted acronyms ("U.S.") do not end a sentence
@@ -120,8 +128,40 @@ def _is_abbreviation(text: str, dot_at: int) -> bool:
     return len(word) == 1 and word.isalpha()
 
 
+def _in_word(char: str) -> bool:
+    return char.isalnum() or char in "._"
+
+
 def sentence_spans(text: str) -> list[Span]:
-    """Split text into sentence spans; each span is trimmed and text[start:end] is the sentence."""
+    """Split text into sentence spans; each span is trimmed and text[start:end] is the sentence.
+    A sentence longer than MAX_SENTENCE_CHARS (no real one is: it is a list, a table or junk) is
+    cut into pieces of at most that, at a space where there is one, so that whatever reads a
+    sentence does bounded work."""
+    return [piece for span in _sentences(text) for piece in _bounded(text, span)]
+
+
+def _bounded(text: str, span: Span) -> list[Span]:
+    if span.end - span.start <= MAX_SENTENCE_CHARS:
+        return [span]
+    pieces = []
+    start = span.start
+    while span.end - start > MAX_SENTENCE_CHARS:
+        limit = start + MAX_SENTENCE_CHARS
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, limit)
+        end = cut if cut > start else limit
+        trimmed = end
+        while trimmed > start and text[trimmed - 1].isspace():
+            trimmed -= 1
+        pieces.append(Span(start, trimmed))
+        start = end
+        while start < span.end and text[start].isspace():
+            start += 1
+    if span.end > start:
+        pieces.append(Span(start, span.end))
+    return pieces
+
+
+def _sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     for paragraph in _paragraph_spans(text):
         start = paragraph.start

@@ -127,6 +127,7 @@ class StoreStats:
     format_version: int
     generation: int
     size_bytes: int
+    wal_bytes: int  # the write-ahead log, part of size_bytes
 
 
 @dataclass(frozen=True)
