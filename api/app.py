@@ -85,6 +85,10 @@ def open_engine(settings: Settings) -> Engine:
     config = engine_config(settings)
     embedder = shared_embedder(config.embedder)
     store = Path(settings.store)
+    if settings.read_only:  # nothing to seed and no lock to take: nothing is written
+        engine = Engine.open(store, config, embedder=embedder, create=False, read_only=True)
+        engine.embed_query("warm up")
+        return engine
     store.mkdir(parents=True, exist_ok=True)
     with open(store / LOCK_NAME, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # workers starting together: the first seeds, the rest wait

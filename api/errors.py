@@ -18,6 +18,7 @@ from rag.errors import (
     InvalidRequestError,
     ModelNotFoundError,
     NewsragError,
+    ReadOnlyError,
     StoreError,
 )
 
@@ -38,6 +39,7 @@ _STATUS_CODES = {
 _DOMAIN_ERRORS: tuple[tuple[type[NewsragError], int, str], ...] = (
     (InvalidRequestError, 422, "invalid_request"),
     (CorpusFormatError, 422, "invalid_document"),
+    (ReadOnlyError, 403, "read_only"),
     (StoreError, 503, "store_unavailable"),
     (ModelNotFoundError, 503, "model_unavailable"),
     (IndexMismatchError, 500, "index_mismatch"),

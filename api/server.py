@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ["NEWSRAG_MODEL"] = str(args.model)
     if getattr(args, "backend", None):
         os.environ["NEWSRAG_EMBED_BACKEND"] = str(args.backend)
+    if getattr(args, "read_only", False):
+        os.environ["NEWSRAG_READ_ONLY"] = "1"
     get_settings.cache_clear()
     try:
         settings = get_settings()

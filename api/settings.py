@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         DEFAULT_BACKEND, description="embedding backend: torch, onnx (same vectors, faster) or onnx-int8"
     )
     log_level: str = Field("info", description="uvicorn and access-log level")
+    read_only: bool = Field(
+        False,
+        description="serve the store without writing to it (a read-only mount, a baked image): "
+        "writes answer 403; the store must exist and be cleanly closed",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

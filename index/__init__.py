@@ -1,6 +1,6 @@
 """The persistent store: documents, chunks, sentence spans, vectors and the lexical index."""
 
-from index.errors import ManifestMismatchError, StoreError
+from index.errors import ManifestMismatchError, ReadOnlyStoreError, StoreError
 from index.records import (
     ChunkRecord,
     ChunkRow,
@@ -22,6 +22,7 @@ __all__ = [
     "DocumentRecord",
     "DocumentRow",
     "ManifestMismatchError",
+    "ReadOnlyStoreError",
     "RowFilter",
     "SentenceRecord",
     "SentenceRow",

@@ -15,3 +15,7 @@ class ManifestMismatchError(StoreError):
         self.stored = stored
         self.requested = requested
         super().__init__(f"store built with {key}={stored!r}, opened with {key}={requested!r}")
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write to a store opened read-only."""

@@ -27,9 +27,15 @@ faiss.omp_set_num_threads(1)
 _DOC_COLUMNS = "d.doc_id, d.text, d.title, d.source, d.url, d.published_at, d.metadata, d.ingested_at"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode, shareable across threads under the caller's lock."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode, shareable across threads under the caller's lock.
+    read_only opens the file as immutable: nothing is written or locked (a read-only mount has no
+    room for SQLite's shared-memory file), so the file must not change while it is open."""
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -56,8 +62,10 @@ _RANGES_PER_QUERY = 300  # bound on one statement's size
 class Snapshot:
     """Everything a query reads, frozen at one generation; readers never wait for the writer."""
 
-    def __init__(self, path: Path, vectors: VectorIndex | None, dimension: int) -> None:
-        self._conn = connect(path)
+    def __init__(
+        self, path: Path, vectors: VectorIndex | None, dimension: int, read_only: bool = False
+    ) -> None:
+        self._conn = connect(path, read_only)
         self._lock = threading.Lock()
         # An open read transaction pins this generation in WAL mode until the snapshot dies.
         self._conn.execute("BEGIN")

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import ManifestMismatchError, StoreError
+from index.errors import ManifestMismatchError, ReadOnlyStoreError, StoreError
 from index.records import DocumentRecord, WriteResult
-from index.schema import FORMAT_VERSION, migrate
+from index.schema import FORMAT_VERSION, MIGRATIONS, migrate
 from index.snapshot import Snapshot, connect, read_generation
 from index.vectors import VectorIndex
 
@@ -30,9 +30,12 @@ WAL_LIMIT_BYTES = 8 * 1024 * 1024
 class Store:
     """Documents, chunks, sentences and vectors in one folder; see DESIGN.md for the invariants."""
 
-    def __init__(self, folder: Path, conn: sqlite3.Connection, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self, folder: Path, conn: sqlite3.Connection, manifest: dict[str, Any], read_only: bool = False
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
+        self.read_only = read_only
         self.dimension = int(manifest["dimension"])
         self._conn = conn
         self._write_lock = threading.Lock()
@@ -46,9 +49,15 @@ class Store:
         self.save_vectors()  # writes only when the file was missing, stale or corrupt (just rebuilt)
 
     @classmethod
-    def open(cls, folder: Path, manifest: dict[str, Any], *, create: bool = True) -> Store:
-        """Open (or create) the store in folder; a manifest that disagrees with the stored one is refused."""
+    def open(
+        cls, folder: Path, manifest: dict[str, Any], *, create: bool = True, read_only: bool = False
+    ) -> Store:
+        """Open (or create) the store in folder; a manifest that disagrees with the stored one is
+        refused. read_only never writes a byte to the folder (a read-only mount, a baked image):
+        writes are refused, and the store must be as a clean close left it."""
         path = folder / DB_NAME
+        if read_only:
+            return cls._open_read_only(folder, manifest)
         empty = not path.exists() or path.stat().st_size == 0
         others = [name for name in (DB_NAME + "-wal", VECTORS_NAME) if (folder / name).exists()]
         if empty and others:  # the source of truth is gone, not new: never serve it as an empty store
@@ -85,12 +94,39 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot open the store at {folder}: {exc.strerror or exc}") from None
 
+    @classmethod
+    def _open_read_only(cls, folder: Path, manifest: dict[str, Any]) -> Store:
+        path = folder / DB_NAME
+        if not path.is_file() or path.stat().st_size == 0:
+            raise StoreError(f"no store at {folder} to serve read-only")
+        wal = folder / (DB_NAME + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"the store at {folder} has writes still in its write-ahead log; open it writable once "
+                "(newsrag stats) to fold them in, then serve it read-only"
+            )
+        try:
+            conn = connect(path, read_only=True)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != len(MIGRATIONS):
+                raise StoreError(
+                    f"the store at {folder} is in an older format; open it writable once to upgrade it"
+                )
+            if "manifest" not in _tables(conn):
+                raise StoreError(f"{path} is an SQLite database but not a newsrag store")
+            stored = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM manifest")}
+            for key, value in {"format_version": FORMAT_VERSION, **manifest}.items():
+                if stored.get(key) != value:
+                    raise ManifestMismatchError(key, stored.get(key), value)
+            return cls(folder, conn, stored, read_only=True)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store at {folder} read-only: {exc}") from None
+
     def snapshot(self) -> Snapshot:
         """The current read view; hold on to it for a whole query."""
         return self._snapshot
 
     def _new_snapshot(self, vectors: VectorIndex | None) -> Snapshot:
-        snapshot = Snapshot(self.folder / DB_NAME, vectors, self.dimension)
+        snapshot = Snapshot(self.folder / DB_NAME, vectors, self.dimension, self.read_only)
         self._snapshots.add(snapshot)
         return snapshot
 
@@ -115,6 +151,8 @@ class Store:
 
     def write(self, records: Sequence[DocumentRecord], delete: Sequence[str] = ()) -> WriteResult:
         """Upsert records and delete ids in one transaction, then publish the next snapshot."""
+        if self.read_only:
+            raise ReadOnlyStoreError("the store is open read-only: nothing can be written")
         with self._write_lock:
             with self._transaction() as conn:
                 removed = _remove_documents(conn, [r.doc_id for r in records] + list(delete))
@@ -182,7 +220,7 @@ class Store:
         """Persist the current FAISS index beside the database unless the file already holds it
         (atomic; derived, so best effort: a missing or stale file is rebuilt from SQLite at open)."""
         vectors = self._snapshot.vectors
-        if vectors.generation == self._saved_generation:
+        if self.read_only or vectors.generation == self._saved_generation:
             return  # a reader never rewrites the file (and never puts an older generation back)
         with suppress(OSError):
             vectors.save(self.folder / VECTORS_NAME)

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("NEWSRAG_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("NEWSRAG_PORT", "8000")))
     serve.add_argument("--workers", type=_positive, default=1)
+    serve.add_argument(
+        "--read-only",
+        action="store_true",
+        help="serve an existing store without writing to it (a read-only mount); writes answer 403",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     add_eval_parser(sub)

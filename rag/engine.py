@@ -13,7 +13,7 @@ from rag.ask import answer_question
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
 from rag.embedder import Embedder
-from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError
+from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError, ReadOnlyError
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
 from rag.loaders import parse_date, web_address
@@ -55,6 +55,7 @@ class Engine:
         embedder: Embedder | None = None,
         reader: Reader | None = None,
         create: bool = True,
+        read_only: bool = False,
     ) -> Engine:
         """Open the store at path with the configured model and the reader (each loaded unless
         passed in; the reader file is checked against its card here, so a damaged one fails now)."""
@@ -63,7 +64,7 @@ class Engine:
         reader = reader or shared_reader()
         manifest = manifest_for(embedder, config)
         try:
-            store = Store.open(Path(path), manifest, create=create)
+            store = Store.open(Path(path), manifest, create=create, read_only=read_only)
         except ManifestMismatchError as exc:
             raise IndexMismatchError(
                 f"the store at {path} was built with {exc.key} {exc.stored!r}, but this configuration "
@@ -78,6 +79,7 @@ class Engine:
         self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
     ) -> IngestReport:
         """Add new documents, replace changed ones, skip unchanged ones; one transaction per batch."""
+        self._check_writable()
         started = time.perf_counter()
         unique = {d.doc_id: d for d in documents}  # a later copy of an id wins
         docs = list(unique.values())
@@ -153,6 +155,7 @@ class Engine:
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         """Remove documents with their chunks, sentences, vectors and terms; returns how many existed."""
+        self._check_writable()
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return 0
@@ -162,6 +165,13 @@ class Engine:
             raise DomainStoreError(str(exc)) from None
         self.store.save_vectors()
         return result.deleted
+
+    def _check_writable(self) -> None:
+        if self.store.read_only:
+            raise ReadOnlyError(
+                "this store is served read-only (--read-only, NEWSRAG_READ_ONLY): writes are refused; "
+                "write to the store it was copied from"
+            )
 
     def document(self, doc_id: str) -> Document | None:
         """A stored document, or None."""

@@ -34,3 +34,7 @@ class ModelNotFoundError(NewsragError):
 
 class InvalidRequestError(NewsragError):
     """A query or request argument out of its allowed range."""
+
+
+class ReadOnlyError(NewsragError):
+    """A write to an engine whose store is open read-only."""

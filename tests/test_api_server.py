@@ -172,3 +172,51 @@ def test_metrics_scrape_and_access_log(server: Server) -> None:
         "127.0.0.1",
     )
     assert mine[0]["latency_ms"] > 0
+
+
+def _read_only_mount_works() -> bool:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        script = f"mount --bind -o ro {folder} {folder} && ! touch {folder}/probe 2>/dev/null"
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, check=False)
+        return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _read_only_mount_works(), reason="this machine cannot make a read-only bind mount")
+def test_a_store_on_a_read_only_mount_is_served_and_refuses_writes(
+    tmp_path: Path, embedder: Any, digest_documents: Any
+) -> None:
+    from rag.engine import Engine
+
+    store = tmp_path / "store"
+    with Engine.open(store, embedder=embedder) as engine:
+        engine.ingest(digest_documents)
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env.update(NEWSRAG_API_KEY=KEY, NEWSRAG_RATE_LIMIT="0")
+    serve = f"{sys.executable} -m rag.cli --store {store} serve --port {port} --read-only"
+    # The server sees the store folder through a read-only bind mount of its own (a user and
+    # mount namespace: nothing changes outside it, no root needed).
+    command = ["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {store} {store} && exec {serve}"]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log)
+        question = {"question": "Where will Germany deploy Patriot missile units?"}
+        answer = httpx.post(f"{url}/v1/ask", json=question, timeout=30)
+        assert answer.status_code == 200 and "Poland" in answer.json()["text"]
+        assert httpx.get(f"{url}/v1/stats", timeout=10).json()["documents"] == len(digest_documents)
+        write = httpx.post(f"{url}/v1/documents", json=[{"text": "New."}], headers=AUTH, timeout=10)
+        assert write.status_code == 403 and write.json()["error"]["code"] == "read_only"
+        assert "read-only" in write.json()["error"]["message"]
+        delete = httpx.delete(f"{url}/v1/documents/x", headers=AUTH, timeout=10)
+        assert delete.status_code == 403
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before

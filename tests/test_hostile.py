@@ -266,3 +266,50 @@ def test_an_unexpected_error_is_a_500_in_the_error_shape_on_a_connection_that_st
         server.should_exit = True
         thread.join(timeout=10)
         engine.close()
+
+
+# ---- the store: an emptied database is never served as an empty store; the log stays bounded ----
+
+
+@pytest.mark.parametrize("damage", ["emptied", "removed"])
+def test_a_store_whose_database_is_gone_is_refused_and_its_vectors_kept(
+    tmp_path: Path, embedder: Embedder, damage: str
+) -> None:
+    from rag.errors import StoreError as DomainStoreError
+
+    folder = tmp_path / "store"
+    with Engine.open(folder, embedder=embedder) as engine:
+        engine.ingest([Document("a", "The council met. It voted.")])
+    vectors = (folder / "vectors.faiss").read_bytes()
+    if damage == "emptied":
+        (folder / "store.sqlite").write_bytes(b"")
+    else:
+        (folder / "store.sqlite").unlink()
+    with pytest.raises(DomainStoreError, match=r"restore store\.sqlite from a backup"):
+        Engine.open(folder, embedder=embedder)
+    assert (folder / "vectors.faiss").read_bytes() == vectors
+    assert not (folder / "store.sqlite").exists() or (folder / "store.sqlite").stat().st_size == 0
+
+
+def test_the_write_ahead_log_is_cut_back_while_writes_go_on(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.store
+
+    limit = 256 * 1024
+    monkeypatch.setattr(index.store, "WAL_LIMIT_BYTES", limit)
+    with Engine.open(tmp_path / "store", embedder=embedder) as engine:
+        sizes = []
+        for i in range(60):
+            engine.ingest([Document("one", f"Edition {i}. The council met on Tuesday and voted.")])
+            sizes.append(engine.stats().wal_bytes)
+        assert max(sizes) > limit // 2  # it did grow to the limit, and was cut back there
+        assert sizes[-1] <= 2 * limit, sizes
+        held = engine.snapshot()  # a reader on an old snapshot stops the cut, and nothing breaks
+        for i in range(20):
+            engine.ingest([Document("one", f"Held {i}. The council met on Tuesday and voted.")])
+        assert held.document("one") is not None
+        del held
+        for i in range(20):
+            engine.ingest([Document("one", f"After {i}. The council met on Tuesday and voted.")])
+        assert engine.stats().wal_bytes <= 2 * limit
