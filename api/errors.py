@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import (
@@ -142,9 +143,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 404 and detail == "Not Found":
         detail = f"no such endpoint: {request.method} {request.url.path}; the API is described at /docs"
     elif status == 405:
-        allowed = (headers or {}).get("Allow", "")
+        allowed = _allowed_methods(request) or (headers or {}).get("Allow", "")
+        headers = {**(headers or {}), "Allow": allowed}
         detail = f"{request.method} is not allowed on {request.url.path}; use {allowed or 'another method'}"
     return error_response(status, _STATUS_CODES.get(status, "error"), detail, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (the router's own 405 names only the first
+    route's, so OPTIONS on a document said GET without DELETE)."""
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -69,10 +69,10 @@ class AskRequest(Strict):
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
     top_k: int | None = Field(
-        None, ge=1, le=MAX_K, description="passages to retrieve (default: the engine's)"
+        None, ge=1, le=MAX_K, strict=True, description="passages to retrieve (default: the engine's)"
     )
-    half_life_days: float | None = Field(
-        None, gt=0, le=MAX_HALF_LIFE_DAYS, description=HALF_LIFE_DESCRIPTION, examples=[7]
+    half_life_days: float | None = Field(  # strict: true is not a number of days
+        None, gt=0, le=MAX_HALF_LIFE_DAYS, strict=True, description=HALF_LIFE_DESCRIPTION, examples=[7]
     )
 
     @field_validator("question")

@@ -220,7 +220,8 @@ def parse_record(record: Any) -> Document:
     if len(text) > MAX_DOCUMENT_CHARS:
         raise CorpusFormatError(f"'text' of {len(text)} characters exceeds {MAX_DOCUMENT_CHARS}")
     doc_id = document_id(record.get("id", record.get("_id")), text)
-    metadata = record.get("metadata") or {}
+    metadata = record.get("metadata")
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise CorpusFormatError(f"'metadata' must be an object, got {type(metadata).__name__}")
     extra = {k: v for k, v in record.items() if k not in _KNOWN_FIELDS}

@@ -313,3 +313,24 @@ def test_the_write_ahead_log_is_cut_back_while_writes_go_on(
         for i in range(20):
             engine.ingest([Document("one", f"After {i}. The council met on Tuesday and voted.")])
         assert engine.stats().wal_bytes <= 2 * limit
+
+
+# ---- the schema says what the server enforces ----
+
+
+def test_a_boolean_is_not_a_number_of_days_or_passages(client: TestClient) -> None:
+    for field in ("half_life_days", "top_k"):
+        response = client.post("/v1/ask", json={"question": "Who won?", field: True})
+        assert response.status_code == 422, field
+
+
+def test_metadata_false_is_not_an_object(client: TestClient) -> None:
+    response = client.post("/v1/documents", json=[{"text": "A story.", "metadata": False}], headers=AUTH)
+    assert response.status_code == 422
+    assert "'metadata' must be an object" in response.json()["error"]["message"]
+
+
+def test_a_405_names_every_method_the_path_takes(client: TestClient) -> None:
+    response = client.options("/v1/documents/some-id")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, DELETE"
