@@ -7,6 +7,9 @@ each pathological pattern of the same size, ingested into a fresh store; prints 
 the part spent in the encoder, and the rest (splitting, chunking, hashing, the store write),
 and each pathological document's rest as a ratio of the ordinary one's.
 
+stages: the text passes alone (sentence splitting, chunking with the embedder's fit check) on
+each document, timed directly: what ingest costs besides the encoder and the store write.
+
 ask: a store holding the digest and the pathological documents; each hostile question is asked
 several times and the worst and median latency printed, against ordinary questions.
 """
@@ -21,10 +24,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.chunking import chunk_document
 from rag.config import EngineConfig
 from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
 from rag.loaders import load_documents
+from rag.text import sentence_spans
 from rag.types import Document
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,6 +113,23 @@ def bench_ingest(sizes: list[int]) -> None:
             )
 
 
+def bench_stages(sizes: list[int]) -> None:
+    """Sentence splitting and chunking alone, ordinary against pathological text, size by size."""
+    embedder = shared_embedder()
+    config = EngineConfig()
+    print(f"{'document':28} {'KB':>5} {'split s':>8} {'chunk s':>8} {'chunks':>7}")
+    for kb in sizes:
+        texts = {"ordinary news": ordinary(kb * 1000)} | {n: make(kb * 1000) for n, make in PATTERNS.items()}
+        for name, text in texts.items():
+            started = time.perf_counter()
+            sentence_spans(text)
+            split = time.perf_counter() - started
+            started = time.perf_counter()
+            chunks = chunk_document(Document("d", text), config.chunking, embedder.fits)
+            chunked = time.perf_counter() - started
+            print(f"{name:28} {kb:5d} {split:8.3f} {chunked:8.3f} {len(chunks):7d}", flush=True)
+
+
 HOSTILE_QUESTIONS = (
     "How long did the 1.1.1.1 outage last?",
     "How many alpha particles were counted?",
@@ -147,11 +169,13 @@ def bench_ask(chars: int, rounds: int) -> None:
 def main() -> None:
     """Run the chosen part."""
     parser = argparse.ArgumentParser(prog="python -m bench.hostile")
-    parser.add_argument("part", choices=("ingest", "ask", "all"), nargs="?", default="all")
+    parser.add_argument("part", choices=("stages", "ingest", "ask", "all"), nargs="?", default="all")
     parser.add_argument("--sizes", default="100,200,500,1000", help="document sizes in KB")
     parser.add_argument("--ask-chars", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.part in ("stages", "all"):
+        bench_stages([int(s) for s in args.sizes.split(",")])
     if args.part in ("ingest", "all"):
         bench_ingest([int(s) for s in args.sizes.split(",")])
     if args.part in ("ask", "all"):
