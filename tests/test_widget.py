@@ -118,6 +118,7 @@ class Tab:
     page: Page
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -214,6 +215,7 @@ def open_tab(browser: Browser, url: str, viewport: dict[str, int] = DESKTOP) -> 
     tab = Tab(context.new_page())
     tab.page.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
     tab.page.on("pageerror", lambda e: tab.errors.append(str(e)))
+    tab.page.on("console", lambda m: tab.console.append(m.text))
     tab.page.goto(url)
     expect(launcher(tab.page)).to_be_visible()
     return tab
@@ -510,14 +512,18 @@ def test_theme_follows_the_pages_custom_property(tab: Tab) -> None:
 
 
 def test_same_origin_demo_page_uses_the_scripts_origin(browser: Browser, site: Site) -> None:
-    tab = open_tab(browser, f"{site.api}/")
+    tab = open_tab(browser, f"{site.api}/")  # served by the API, under its strict CSP
     page = tab.page
     try:
         expect(page).to_have_title(re.compile("Northern Ledger"))
-        open_widget(page)
+        page.locator("#ask-cta").click()  # the page's own script (no inline code is allowed)
+        panel = page.locator(PANEL)
+        expect(panel).to_be_visible()
+        panel.evaluate("el => Promise.all(el.getAnimations().map(a => a.finished))")
         page.get_by_role("button", name=PATRIOT_Q).click()  # a suggested question
         expect(page.locator("newsrag-chat .msg.bot.answer .answer")).to_contain_text(PATRIOT_SENTENCE)
         assert tab.errors == []
+        assert not [m for m in tab.console if "Content Security Policy" in m], tab.console
     finally:
         page.context.close()
 
