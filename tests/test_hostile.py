@@ -29,17 +29,15 @@ from rag.types import Document
 
 KEY = "k3y"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-NEWS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "realtimeqa-news" / "corpus.jsonl"
+DIGEST = Path(__file__).resolve().parents[1] / "data" / "news-digest.txt"
 
 
 def ordinary(chars: int) -> str:
-    """Real news summaries joined by blank lines, about `chars` long."""
+    """The shipped digest's news summaries, repeated to `chars` characters (cut at a paragraph)."""
+    summaries = [d.text for d in iter_digest(DIGEST.read_text(encoding="utf-8")) if isinstance(d, Document)]
     parts: list[str] = []
-    with NEWS.open(encoding="utf-8") as lines:
-        for line in lines:
-            parts.append(json.loads(line)["text"].strip())
-            if sum(map(len, parts)) >= chars:
-                break
+    while sum(map(len, parts)) < chars:
+        parts.extend(summaries)
     return "\n\n".join(parts)[:chars]
 
 
