@@ -178,6 +178,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", _BUG)
 
 
+class WatchedSend:
+    """A send that notes whether the response has started: after that, no error response can
+    replace it, and an error must go on to the server."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        """Send the message, noting a response start."""
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
 class ContainErrors:
     """Answer an unexpected exception with the error shape's 500, logged and not raised further:
     an error that reaches the server makes it close the connection, and a client's next request
@@ -191,19 +205,13 @@ class ContainErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except StarletteHTTPException:
             raise
         except Exception as exc:
-            if started:
+            if watched.started:
                 raise
             log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
             await error_response(500, "internal_error", _BUG)(scope, receive, send)

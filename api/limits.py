@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, error_response
+from api.errors import ApiError, WatchedSend, error_response
 from api.settings import Settings, get_settings
 
 MAX_BUCKETS = 10_000  # clients remembered at once; idle full buckets are dropped beyond this
@@ -51,7 +51,6 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -62,15 +61,11 @@ class BodySizeLimit:
                     raise BodyTooLargeError(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watched)
         except BodyTooLargeError:
-            if started:
+            if watched.started:
                 raise
             await self._reject(scope, receive, send)
 
