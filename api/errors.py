@@ -19,6 +19,7 @@ from rag.errors import (
     InvalidRequestError,
     ModelNotFoundError,
     NewsragError,
+    OverBudgetError,
     ReadOnlyError,
     StoreError,
 )
@@ -41,6 +42,7 @@ _DOMAIN_ERRORS: tuple[tuple[type[NewsragError], int, str], ...] = (
     (InvalidRequestError, 422, "invalid_request"),
     (CorpusFormatError, 422, "invalid_document"),
     (ReadOnlyError, 403, "read_only"),
+    (OverBudgetError, 503, "over_budget"),
     (StoreError, 503, "store_unavailable"),
     (ModelNotFoundError, 503, "model_unavailable"),
     (IndexMismatchError, 500, "index_mismatch"),

@@ -13,7 +13,7 @@ _DESCRIPTIONS = {
     413: "Request body or document count over the limit",
     422: "Invalid input; the message names the field",
     429: "Rate limited; see Retry-After (seconds)",
-    503: "Model or store not loaded yet",
+    503: "Model or store not loaded yet, or the request ran past its time budget (over_budget)",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.convert import passage_out
-from api.deps import EngineDep, check_metadata_filter, make_filters
+from api.deps import EngineDep, SettingsDep, check_metadata_filter, make_filters
 from api.errors import ApiError
 from api.limits import rate_limit
 from api.responses import errors
@@ -20,6 +20,7 @@ from api.schemas import (
     MAX_SOURCE_CHARS,
     SearchResponse,
 )
+from rag.budget import Deadline
 from rag.retrieval import DEFAULT_MODE, MAX_HALF_LIFE_DAYS, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -43,6 +44,7 @@ ToQuery = Annotated[
 )
 def search(
     engine: EngineDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="what to look for")],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="passages to return")] = 10,
     source: SourceQuery = None,
@@ -65,7 +67,8 @@ def search(
     if mode not in MODES:
         raise ApiError(422, "validation_error", f"query parameter 'mode': choose one of {', '.join(MODES)}")
     filters = make_filters(source, start, end, "query parameter", _metadata(meta))
-    passages = engine.search(q, k=k, filters=filters, mode=mode, half_life_days=half_life)
+    deadline = Deadline.after(settings.request_budget_seconds)
+    passages = engine.search(q, k=k, filters=filters, mode=mode, half_life_days=half_life, deadline=deadline)
     return SearchResponse(query=q, k=k, hits=[passage_out(p) for p in passages])
 
 

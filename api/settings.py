@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     embed_backend: str = Field(
         DEFAULT_BACKEND, description="embedding backend: torch, onnx (same vectors, faster) or onnx-int8"
     )
+    request_budget_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="time an ask or search may take: past it the work is stopped between stages and "
+        "the reply is 503 over_budget (0: no limit)",
+    )
     log_level: str = Field("info", description="uvicorn and access-log level")
     read_only: bool = Field(
         False,

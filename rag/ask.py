@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.answer import ABSTAIN_MESSAGE, cite, compose, short_answer
+from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.followup import reading_question, resolve_query
 from rag.reading import Finding, read_candidates
@@ -41,6 +42,7 @@ def gather_evidence(
     history: Sequence[Turn],
     k: int,
     half_life_days: float | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Evidence:
     """Retrieve passages for the resolved question, then rank their stored sentences against the
     question's own words: the conversation picks the passages, the follow-up what is asked of
@@ -56,17 +58,26 @@ def gather_evidence(
     vectors = engine.embedder.encode([question] if query == question else [question, query])
     snapshot = engine.snapshot()
     passages = retrieve(
-        snapshot, query, lambda _: vectors[-1], k, filters, DEFAULT_MODE, half_life_days=half_life_days
+        snapshot,
+        query,
+        lambda _: vectors[-1],
+        k,
+        filters,
+        DEFAULT_MODE,
+        half_life_days=half_life_days,
+        deadline=deadline,
     )
     config = engine.config.answer
     asked = Asked(question, query)
     rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
     candidates = gather_candidates(snapshot, asked, vectors[0], passages, rows, config.ranker)
+    deadline.check("ranking sentences")
     documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
     reading = reading_question(question, history)
     findings = read_candidates(
         engine.reader, reading, candidates, documents, config.reader, config.read_windows
     )
+    deadline.check("reading")
     return Evidence(asked, passages, documents, candidates, findings)
 
 
@@ -77,11 +88,13 @@ def answer_question(
     history: Sequence[Turn],
     top_k: int | None,
     half_life_days: float | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Answer:
     """Engine.ask's body: a cited extractive answer, or an abstention with related passages."""
     started = time.perf_counter()
     config = engine.config.answer
-    evidence = gather_evidence(engine, question, filters, history, top_k or config.top_k, half_life_days)
+    k = top_k or config.top_k
+    evidence = gather_evidence(engine, question, filters, history, k, half_life_days, deadline)
     best = evidence.findings[0] if evidence.findings else None
     score = best.probability if best is not None else 0.0
     if best is None or score < config.threshold:

@@ -10,6 +10,7 @@ import numpy as np
 
 from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Snapshot, Store, StoreError
 from rag.ask import answer_question
+from rag.budget import NO_DEADLINE, Deadline
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
 from rag.embedder import Embedder
@@ -125,14 +126,25 @@ class Engine:
         filters: Filters | None = None,
         mode: str = DEFAULT_MODE,
         half_life_days: float | None = None,
+        deadline: Deadline = NO_DEADLINE,
     ) -> list[Passage]:
-        """The k passages that best match query, best first; half_life_days favours recent ones."""
+        """The k passages that best match query, best first; half_life_days favours recent ones.
+
+        Past the deadline the work stops with OverBudgetError.
+        """
         if not query.strip():
             raise InvalidRequestError("the query is empty: ask about something")
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
         return retrieve(
-            self.snapshot(), query, self.embed_query, k, filters, mode, half_life_days=half_life_days
+            self.snapshot(),
+            query,
+            self.embed_query,
+            k,
+            filters,
+            mode,
+            half_life_days=half_life_days,
+            deadline=deadline,
         )
 
     def ask(
@@ -142,12 +154,14 @@ class Engine:
         history: Sequence[Turn] | None = None,
         top_k: int | None = None,
         half_life_days: float | None = None,
+        deadline: Deadline = NO_DEADLINE,
     ) -> Answer:
         """Answer with verbatim cited sentences from the summaries, or abstain and offer related ones.
 
-        half_life_days draws on recent passages first (see Engine.search).
+        half_life_days draws on recent passages first (see Engine.search); past the deadline the
+        work stops with OverBudgetError.
         """
-        return answer_question(self, question, filters, history or (), top_k, half_life_days)
+        return answer_question(self, question, filters, history or (), top_k, half_life_days, deadline)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""

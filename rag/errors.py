@@ -38,3 +38,7 @@ class InvalidRequestError(NewsragError):
 
 class ReadOnlyError(NewsragError):
     """A write to an engine whose store is open read-only."""
+
+
+class OverBudgetError(NewsragError):
+    """A request whose work ran past its time budget and was stopped."""

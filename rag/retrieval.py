@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from index import ChunkRow, RowFilter, Snapshot
+from rag.budget import NO_DEADLINE, Deadline
 from rag.candidates import Candidates, gather, vectors_of
 from rag.dedupe import DUPLICATE_COSINE, collapse_duplicates
 from rag.diversity import MMR_LAMBDA, mmr
@@ -97,10 +98,12 @@ def retrieve(
     mode: str = "hybrid",
     config: RetrievalConfig = DEFAULT_CONFIG,
     half_life_days: float | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> list[Passage]:
     """The k best passages for query under the given mode, best first.
 
-    half_life_days turns on the recency stage with that half-life, whatever the mode.
+    half_life_days turns on the recency stage with that half-life, whatever the mode; deadline is
+    checked between stages.
     """
     plan = PLANS.get(mode)
     if plan is None:
@@ -116,6 +119,7 @@ def retrieve(
     if plan.recency:
         filters = with_question_dates(query, filters)
     vector = embed(query) if plan.dense else None
+    deadline.check("embedding the query")
     match = fts_query(query) if plan.lexical else ""
     pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
@@ -123,10 +127,12 @@ def retrieve(
     row_filter = to_row_filter(filters)
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
     candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, fill)
+    deadline.check("dense and lexical search")
     ranked = fuse(plan, candidates, config)
     rows = snapshot.chunks([i for i, _ in ranked[:pool]])
     if plan.rerank and vector is not None:
         ranked = rerank(load_ranker(config.ranker), snapshot, query, vector, ranked[:pool], candidates, rows)
+        deadline.check("reranking")
     if plan.recency:
         dates = {i: _published(rows[i]) for i, _ in ranked[:pool] if i in rows}
         ranked = decay(ranked[:pool], dates, config.half_life_days)

@@ -332,3 +332,77 @@ def test_a_405_names_every_method_the_path_takes(client: TestClient) -> None:
     response = client.options("/v1/documents/some-id")
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, DELETE"
+
+
+# ---- the time budget: past it a request's work stops between stages ----
+
+
+class Clock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_question_past_its_budget_stops_before_the_reader_runs(
+    digest_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.ask
+    from rag.budget import Deadline
+    from rag.errors import OverBudgetError
+
+    clock, reads = Clock(), []
+    ranked = rag.ask.gather_candidates
+
+    def slow_ranking(*args: Any, **kwargs: Any) -> Any:
+        clock.now += 5.0  # ranking the sentences took five seconds
+        return ranked(*args, **kwargs)
+
+    monkeypatch.setattr(rag.ask, "gather_candidates", slow_ranking)
+    read = digest_engine.reader.read
+    monkeypatch.setattr(digest_engine.reader, "read", lambda *a: reads.append(a) or read(*a))
+    question = "Where will Germany deploy Patriot missile units?"
+    with pytest.raises(OverBudgetError, match=r"past its 2 s time budget after ranking sentences"):
+        digest_engine.ask(question, deadline=Deadline.after(2.0, clock))
+    assert reads == []  # the work after the budget ran out was not done
+    clock.now = 0.0
+    with pytest.raises(OverBudgetError):
+        digest_engine.ask(question, deadline=Deadline.after(4.99, clock))  # not by a hair either
+    digest_engine.ask(question, deadline=Deadline.after(5.0, clock))
+    assert len(reads) == 1  # within budget the reader reads
+
+
+def test_a_search_past_its_budget_stops_after_the_stage_that_overran(digest_engine: Engine) -> None:
+    from rag.budget import Deadline
+    from rag.errors import OverBudgetError
+
+    clock = Clock()
+    embed = digest_engine.embed_query
+
+    def slow_embed(query: str) -> Any:
+        clock.now += 1.0
+        return embed(query)
+
+    digest_engine.embed_query = slow_embed  # type: ignore[method-assign]
+    with pytest.raises(OverBudgetError, match="after embedding the query"):
+        digest_engine.search("Patriot missiles", deadline=Deadline.after(0.5, clock))
+    assert digest_engine.search("Patriot missiles", deadline=Deadline.after(0, clock))  # 0: no limit
+
+
+def test_over_budget_is_a_503_in_the_error_shape(
+    digest_engine: Engine,
+) -> None:
+    app = create_app(Settings(rate_limit=0, request_budget_seconds=1e-9), engine=digest_engine)
+    with TestClient(app) as client:
+        for response in (
+            client.post("/v1/ask", json={"question": "Where will Germany deploy Patriot missile units?"}),
+            client.get("/v1/search", params={"q": "Patriot missiles"}),
+        ):
+            assert response.status_code == 503
+            error = response.json()["error"]
+            assert error["code"] == "over_budget"
+            assert "time budget" in error["message"] and "stopped" in error["message"]
+        assert client.get("/healthz").status_code == 200
