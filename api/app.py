@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -17,6 +19,7 @@ from api.errors import ContainErrors, install_error_handlers
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit, RateLimiter
 from api.metrics import Metrics, ObserveRequests
+from api.schemas import metadata_value_schemas
 from api.settings import Settings, get_settings
 from rag.config import EngineConfig
 from rag.embedder import EmbedderConfig
@@ -61,7 +64,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ObserveRequests, metrics=app.state.metrics)
+    app.openapi = partial(_openapi, app, app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI, generate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's schema with what pydantic models cannot declare themselves: the depth-bounded
+    metadata values the documents body refers to, and this service's documents-per-request limit."""
+    schema = generate()
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(metadata_value_schemas())
+    body = schema["paths"]["/v1/documents"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"]["maxItems"] = app.state.settings.max_documents
+    return schema
 
 
 @asynccontextmanager

@@ -84,9 +84,10 @@ def answer_out(a: Answer) -> AskResponse:
     )
 
 
-def ingest_out(r: IngestReport) -> IngestResponse:
-    """An ingest report as a response body."""
+def ingest_out(r: IngestReport, ids: list[str]) -> IngestResponse:
+    """An ingest report, with the ids of the documents sent, as a response body."""
     return IngestResponse(
+        ids=ids,
         added=r.added,
         updated=r.updated,
         unchanged=r.unchanged,

@@ -63,9 +63,9 @@ WriteLockDep = Annotated[threading.Lock, Depends(get_write_lock)]
 
 def parse_bound(value: str | None, *, end: bool) -> datetime | None:
     """An ISO-8601 date or datetime as UTC; a bare date as an `end` bound covers that whole day."""
-    if value is None or not value.strip():
+    if not value:
         return None
-    text = value.strip()
+    text = value
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -80,7 +80,8 @@ def parse_bound(value: str | None, *, end: bool) -> datetime | None:
         ) from None
 
 
-METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+METADATA_KEY_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 MAX_METADATA_VALUE_CHARS = 200
 
 

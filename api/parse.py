@@ -30,7 +30,7 @@ DOCUMENTS_BODY: dict[str, Any] = {
         "Content-Type application/x-ndjson. Unknown fields go into metadata.",
         "content": {
             "application/json": {
-                "schema": {"type": "array", "minItems": 1, "items": DocumentIn.model_json_schema()},
+                "schema": {"type": "array", "minItems": 1, "items": DocumentIn.openapi_schema()},
             },
         },
     }

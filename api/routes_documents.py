@@ -17,18 +17,38 @@ from api.routes_search import FromQuery, SourceQuery, ToQuery
 from api.schemas import DeleteResponse, DocumentOut, DocumentPage, IngestResponse
 from rag.engine import Engine
 from rag.retrieval import to_row_filter
-from rag.types import IngestReport
+from rag.types import Document, IngestReport
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 MAX_PAGE = 100
 MAX_OFFSET = 10_000_000
 DocId = Annotated[str, Path(description="the document's id")]
+# OpenAPI links: what a client (and the schema's property tests) may do next with an id it got.
+FIRST_DOCUMENT_LINKS = {
+    "GetFirstDocument": {
+        "operationId": "get_document",
+        "parameters": {"doc_id": "$response.body#/ids/0"},
+        "description": "read back the first document sent",
+    },
+    "DeleteFirstDocument": {
+        "operationId": "delete_document",
+        "parameters": {"doc_id": "$response.body#/ids/0"},
+        "description": "delete the first document sent",
+    },
+}
+DELETED_DOCUMENT_LINKS = {
+    "GetDeletedDocument": {
+        "operationId": "get_document",
+        "parameters": {"doc_id": "$response.body#/doc_id"},
+        "description": "a deleted document is gone: 404",
+    },
+}
 
 
 @router.post(
     "/documents",
     response_model=IngestResponse,
-    responses=errors(401, 403, 413, 422, 503),
+    responses={200: {"links": FIRST_DOCUMENT_LINKS}, **errors(401, 403, 413, 422, 503)},
     dependencies=[Depends(require_api_key)],
     openapi_extra=DOCUMENTS_BODY,
 )
@@ -38,17 +58,19 @@ async def upsert_documents(
     """Add or replace documents, all in one transaction: any invalid document means nothing is written."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    report = await run_in_threadpool(_ingest, engine, lock, body, content_type, settings.max_documents)
+    documents, report = await run_in_threadpool(
+        _ingest, engine, lock, body, content_type, settings.max_documents
+    )
     request.app.state.metrics.observe_ingest(report)
-    return ingest_out(report)
+    return ingest_out(report, [d.doc_id for d in documents])
 
 
 def _ingest(
     engine: Engine, lock: threading.Lock, body: bytes, content_type: str, max_documents: int
-) -> IngestReport:
+) -> tuple[list[Document], IngestReport]:
     documents = parse_documents(body, content_type, max_documents)  # off the event loop: bodies can be large
     with lock:
-        return engine.ingest(documents)
+        return documents, engine.ingest(documents)
 
 
 @router.get("/documents", response_model=DocumentPage, responses=errors(422, 503))
@@ -71,7 +93,12 @@ def list_documents(
     )
 
 
-@router.get("/documents/{doc_id:path}", response_model=DocumentOut, responses=errors(404, 503))
+@router.get(
+    "/documents/{doc_id:path}",
+    response_model=DocumentOut,
+    responses=errors(404, 503),
+    operation_id="get_document",
+)
 def get_document(doc_id: DocId, engine: EngineDep) -> DocumentOut:
     """One stored document with its full text (the text every offset refers to)."""
     document = engine.document(doc_id)
@@ -83,7 +110,8 @@ def get_document(doc_id: DocId, engine: EngineDep) -> DocumentOut:
 @router.delete(
     "/documents/{doc_id:path}",
     response_model=DeleteResponse,
-    responses=errors(401, 403, 404, 503),
+    responses={200: {"links": DELETED_DOCUMENT_LINKS}, **errors(401, 403, 404, 503)},
+    operation_id="delete_document",
     dependencies=[Depends(require_api_key)],
 )
 def delete_document(request: Request, doc_id: DocId, engine: EngineDep, lock: WriteLockDep) -> DeleteResponse:

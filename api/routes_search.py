@@ -7,32 +7,40 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.convert import passage_out
-from api.deps import EngineDep, SettingsDep, check_metadata_filter, make_filters
+from api.deps import (
+    MAX_METADATA_VALUE_CHARS,
+    METADATA_KEY_PATTERN,
+    EngineDep,
+    SettingsDep,
+    check_metadata_filter,
+    make_filters,
+)
 from api.errors import ApiError
 from api.limits import rate_limit
 from api.responses import errors
 from api.schemas import (
     HALF_LIFE_DESCRIPTION,
-    MAX_DATE_CHARS,
     MAX_K,
     MAX_METADATA_FILTERS,
     MAX_QUESTION_CHARS,
     MAX_SOURCE_CHARS,
+    DateText,
     SearchResponse,
 )
 from rag.budget import Deadline
 from rag.retrieval import DEFAULT_MODE, MAX_HALF_LIFE_DAYS, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
+META_PATTERN = f"{METADATA_KEY_PATTERN.removesuffix('$')}=[\\s\\S]{{0,{MAX_METADATA_VALUE_CHARS}}}$"
 
 SourceQuery = Annotated[
     str | None, Query(max_length=MAX_SOURCE_CHARS, description="only this source (any case)")
 ]
 FromQuery = Annotated[
-    str | None, Query(alias="from", max_length=MAX_DATE_CHARS, description="published on/after (ISO-8601)")
+    DateText | None, Query(alias="from", description="published on/after (a date or an RFC 3339 date-time)")
 ]
 ToQuery = Annotated[
-    str | None, Query(alias="to", max_length=MAX_DATE_CHARS, description="published on/before (ISO-8601)")
+    DateText | None, Query(alias="to", description="published on/before (a date or an RFC 3339 date-time)")
 ]
 
 
@@ -55,10 +63,13 @@ def search(
         Query(
             max_length=MAX_METADATA_FILTERS,
             description="metadata filter KEY=VALUE: documents whose metadata holds KEY with exactly VALUE "
-            "(repeatable; all must hold)",
+            "(repeatable, each KEY once; all must hold)",
+            json_schema_extra={"items": {"type": "string", "pattern": META_PATTERN}},
         ),
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
-    mode: Annotated[str, Query(description=f"retrieval mode: one of {', '.join(MODES)}")] = DEFAULT_MODE,
+    mode: Annotated[
+        str, Query(description="retrieval mode", json_schema_extra={"enum": list(MODES)})
+    ] = DEFAULT_MODE,
     half_life: Annotated[
         float | None, Query(gt=0, le=MAX_HALF_LIFE_DAYS, description=HALF_LIFE_DESCRIPTION)
     ] = None,

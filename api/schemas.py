@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from api.deps import check_metadata_filter, parse_bound
+from api.deps import (
+    MAX_METADATA_VALUE_CHARS,
+    METADATA_KEY_PATTERN,
+    check_metadata_filter,
+    parse_bound,
+)
+from rag.loaders import (
+    ID_PATTERN,
+    MAX_DOCUMENT_CHARS,
+    MAX_FIELD_CHARS,
+    MAX_ID_CHARS,
+    MAX_METADATA_DEPTH,
+    MAX_METADATA_INTEGER,
+    MAX_TITLE_CHARS,
+    URL_PATTERN,
+)
 from rag.retrieval import MAX_HALF_LIFE_DAYS
 
 MAX_QUESTION_CHARS = 1000
@@ -17,6 +32,16 @@ MAX_HISTORY_ANSWER_CHARS = 5000
 MAX_SOURCE_CHARS = 200
 MAX_DATE_CHARS = 40
 MAX_METADATA_FILTERS = 8
+# A date is RFC 3339: a full date or a date-time with its offset (the service also reads an ISO
+# date-time without offset, as UTC); empty means none. The first and last day of years 1 and
+# 9999 take no time of day: with an offset it could fall outside the years a date can hold.
+DATE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}, {"maxLength": 0}],
+    "pattern": "^(?!0001-01-01T|9999-12-31T)",
+    "maxLength": MAX_DATE_CHARS,
+}
+DateText = Annotated[str, Field(max_length=MAX_DATE_CHARS), WithJsonSchema(DATE_SCHEMA)]
 HALF_LIFE_DESCRIPTION = (
     "favour recent news: scores halve with every this many days of age (default: no decay)"
 )
@@ -32,13 +57,17 @@ class FiltersIn(Strict):
     """Restrict retrieval to one source and/or a publication-date range (dates inclusive)."""
 
     source: str | None = Field(None, max_length=MAX_SOURCE_CHARS, examples=["CNN"])
-    from_: str | None = Field(None, alias="from", max_length=MAX_DATE_CHARS, examples=["2020-01-01"])
-    to: str | None = Field(None, max_length=MAX_DATE_CHARS, examples=["2020-12-31T23:59:59Z"])
-    metadata: dict[str, str] = Field(
+    from_: DateText | None = Field(None, alias="from", examples=["2020-01-01"])
+    to: DateText | None = Field(None, examples=["2020-12-31T23:59:59Z"])
+    metadata: dict[
+        Annotated[str, Field(pattern=METADATA_KEY_PATTERN)],
+        Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)],
+    ] = Field(
         default_factory=dict,
         max_length=MAX_METADATA_FILTERS,
         description="documents whose metadata holds each key with exactly this value",
         examples=[{"section": "world"}],
+        json_schema_extra={"additionalProperties": False},  # a key outside the pattern is refused
     )
 
     @field_validator("from_", "to")
@@ -75,6 +104,14 @@ class AskRequest(Strict):
         None, gt=0, le=MAX_HALF_LIFE_DAYS, strict=True, description=HALF_LIFE_DESCRIPTION, examples=[7]
     )
 
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _integral(cls, value: object) -> object:
+        """19.0 is the integer 19 in JSON (and JSON Schema); true is not a number of passages."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -83,18 +120,70 @@ class AskRequest(Strict):
         return value
 
 
+def metadata_value_schemas() -> dict[str, dict[str, Any]]:
+    """The OpenAPI components for a metadata value at each depth (the metadata object is depth 1):
+    numbers within the 64-bit integer range, arrays and objects only while the nesting stays
+    within MAX_METADATA_DEPTH. (Its 16 KB size limit is the one rule a schema cannot state.)"""
+    bound = {"minimum": -MAX_METADATA_INTEGER, "maximum": MAX_METADATA_INTEGER}
+    schemas: dict[str, dict[str, Any]] = {}
+    for depth in range(2, MAX_METADATA_DEPTH + 2):
+        options: list[dict[str, Any]] = [
+            {"type": "string"},
+            {"type": "number", **bound},
+            {"type": "boolean"},
+            {"type": "null"},
+        ]
+        if depth <= MAX_METADATA_DEPTH:
+            inner = {"$ref": f"#/components/schemas/MetadataValue{depth + 1}"}
+            options += [{"type": "array", "items": inner}, {"type": "object", "additionalProperties": inner}]
+        schemas[f"MetadataValue{depth}"] = {"anyOf": options}
+    return schemas
+
+
+METADATA_VALUE = {"$ref": "#/components/schemas/MetadataValue2"}
+
+
 class DocumentIn(BaseModel):
     """A document to upsert (the schema of each array item or JSON line); extra fields become metadata."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    id: str | int | None = Field(None, description="stable id (1-200 chars); default: derived from the text")
-    text: str = Field(min_length=1, description="the summary; every offset refers to this text")
-    title: str | None = None
-    source: str | None = None
-    url: str | None = None
-    published_at: str | None = Field(None, examples=["2024-12-05", "2024-12-05T14:30:00Z"])
-    metadata: dict[str, Any] | None = None
+    id: (
+        Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+        | Annotated[int, Field(ge=-MAX_METADATA_INTEGER, le=MAX_METADATA_INTEGER)]
+        | None
+    ) = Field(
+        None,
+        description="stable id: 1-200 characters without whitespace, control or invisible ones, and "
+        "no '.' or '..' path segment; default: derived from the text",
+    )
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_DOCUMENT_CHARS,
+        pattern=r"\S",
+        description="the summary; every offset refers to this text",
+    )
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    source: str | None = Field(None, max_length=MAX_FIELD_CHARS)
+    url: str | None = Field(
+        None,
+        max_length=MAX_FIELD_CHARS,
+        pattern=URL_PATTERN,
+        description="absolute http(s) address of the story (an international host in its xn-- form)",
+    )
+    published_at: DateText | None = Field(None, examples=["2024-12-05", "2024-12-05T14:30:00Z"])
+    metadata: dict[str, Any] | None = Field(
+        None, description="at most 16 KB as JSON, nested at most 8 levels"
+    )
+
+    @classmethod
+    def openapi_schema(cls) -> dict[str, Any]:
+        """The model's schema with its metadata values (and the extra fields that join them) bound
+        as MetadataValue components, which pydantic cannot refer to itself."""
+        schema = cls.model_json_schema()
+        schema["additionalProperties"] = METADATA_VALUE
+        schema["properties"]["metadata"]["anyOf"][0]["additionalProperties"] = METADATA_VALUE
+        return schema
 
 
 class CitationOut(BaseModel):
@@ -178,6 +267,9 @@ class SearchResponse(BaseModel):
 class IngestResponse(BaseModel):
     """What an upsert did."""
 
+    ids: list[str] = Field(
+        description="each document's id, in the order sent (derived from the text where none was given)"
+    )
     added: int
     updated: int
     unchanged: int

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from rag.errors import CorpusFormatError
 from rag.text import content_id
@@ -25,6 +24,23 @@ MAX_FIELD_CHARS = 2_000  # source and url
 MAX_METADATA_BYTES = 16_384  # as JSON
 MAX_METADATA_DEPTH = 8  # nested objects and arrays
 MAX_METADATA_INTEGER = 2**63 - 1  # what the store (SQLite) holds exactly
+MAX_METADATA_NUMBER = MAX_METADATA_INTEGER
+# The id and url rules as patterns, read alike by Python, ECMAScript and Rust (no look-around),
+# so that the API schema states exactly what is enforced here. Neither may hold whitespace,
+# control or invisible formatting characters (nor lone surrogates, which no pattern can name);
+# no "/"-separated segment of an id is "." or ".." (web addresses drop them); a url is absolute
+# http(s) with an ASCII host (an international one in its xn-- form) and no user part.
+_NOT_VISIBLE = r"\x00-\x20\x7f-\xa0\xad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+_CHAR, _NOT_DOT = rf"[^/{_NOT_VISIBLE}]", rf"[^/.{_NOT_VISIBLE}]"
+_SEGMENT = rf"(?:{_NOT_DOT}{_CHAR}*|\.{_NOT_DOT}{_CHAR}*|\.\.{_CHAR}+)?"  # empty, or not "." or ".."
+ID_PATTERN = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]{{0,5}})?"
+    rf"(?:[/?#][^{_NOT_VISIBLE}]*)?$"
+)
+_ID = re.compile(ID_PATTERN)
+_INVISIBLE = re.compile(rf"[{_NOT_VISIBLE}\ud800-\udfff]")
+_URL = re.compile(URL_PATTERN)
 _TEXT_SUFFIXES = (".txt", ".md")
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _READ_MORE = re.compile(r"^\s*Read More\s*$")
@@ -242,24 +258,31 @@ def parse_record(record: Any) -> Document:
 def document_id(raw: Any, text: str) -> str:
     """The id a record asks for (a string or an integer), else one derived from the text.
 
-    An id is 1-200 characters, none of them whitespace or control characters, and no "/"-separated
+    An id is 1-200 characters, none of them whitespace, control or invisible, and no "/"-separated
     segment of it is "." or "..": such an id reads back and deletes at /v1/documents/{id} (with
     the id percent-encoded) exactly as it was sent. Nothing is trimmed: an id that is not valid
     is refused."""
     if raw is None:
         return content_id(text)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 7.0 is the integer 7 in JSON
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
         raise CorpusFormatError(f"'id' must be a string or integer, got {type(raw).__name__}")
+    if isinstance(raw, int) and abs(raw) > MAX_METADATA_INTEGER:
+        raise CorpusFormatError(
+            "an integer 'id' must be within the 64-bit range; send a longer id as a string"
+        )
     doc_id = str(raw)
     if not doc_id or len(doc_id) > MAX_ID_CHARS:
         raise CorpusFormatError(f"'id' must be 1 to {MAX_ID_CHARS} characters")
-    bad = next((c for c in doc_id if c.isspace() or unicodedata.category(c)[0] in "CZ"), None)
+    bad = _INVISIBLE.search(doc_id)
     if bad is not None:
+        char = bad.group()
         raise CorpusFormatError(
-            f"'id' {_shown(doc_id)} holds {unicodedata.name(bad, repr(bad))}: an id is letters, "
-            "digits and punctuation, without whitespace or control characters"
+            f"'id' {_shown(doc_id)} holds {unicodedata.name(char, repr(char))}: an id is letters, "
+            "digits and punctuation, without whitespace, control or invisible characters"
         )
-    if any(segment in (".", "..") for segment in doc_id.split("/")):
+    if not _ID.fullmatch(doc_id):
         raise CorpusFormatError(
             f"'id' {_shown(doc_id)} has a '.' or '..' path segment, which web addresses drop"
         )
@@ -268,7 +291,8 @@ def document_id(raw: Any, text: str) -> str:
 
 def check_metadata(metadata: dict[str, Any]) -> None:
     """Refuse metadata the store could not give back as it came: nested deeper than
-    MAX_METADATA_DEPTH, larger than MAX_METADATA_BYTES as JSON, or with an integer outside 64 bits."""
+    MAX_METADATA_DEPTH, larger than MAX_METADATA_BYTES as JSON, or with a number outside the range
+    of a 64-bit integer (whose digits SQLite's JSON functions would round)."""
     stack: list[tuple[Any, int]] = [(metadata, 1)]
     while stack:
         value, depth = stack.pop()
@@ -277,10 +301,14 @@ def check_metadata(metadata: dict[str, Any]) -> None:
                 raise CorpusFormatError(f"'metadata' is nested deeper than {MAX_METADATA_DEPTH} levels")
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_METADATA_INTEGER:
-            raise CorpusFormatError("'metadata' holds an integer outside the 64-bit range")
         elif isinstance(value, float) and not math.isfinite(value):
             raise CorpusFormatError("'metadata' holds a number that is not finite")
+        elif (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and abs(value) > MAX_METADATA_INTEGER
+        ):
+            raise CorpusFormatError("'metadata' holds a number outside the 64-bit integer range")
     size = len(json.dumps(metadata, ensure_ascii=False, default=str).encode("utf-8"))
     if size > MAX_METADATA_BYTES:
         raise CorpusFormatError(f"'metadata' is {size} bytes as JSON; at most {MAX_METADATA_BYTES}")
@@ -306,12 +334,7 @@ def web_address(url: str | None) -> str | None:
     every client renders it as a link to the story."""
     if url is None:
         return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # "http://[::1" and the like
-        host = None
-    if host is None or parts.scheme.lower() not in ("http", "https") or any(c.isspace() for c in url):
+    if not _URL.fullmatch(url) or _INVISIBLE.search(url):
         shown = url if len(url) <= 60 else url[:57] + "..."
         raise CorpusFormatError(f"'url' {shown!r} is not an absolute http(s) address")
     return url

@@ -166,6 +166,13 @@ def test_json_lines_are_accepted_by_content_type_or_shape(client: TestClient) ->
     assert single.json()["added"] == 1
 
 
+def test_an_upsert_says_each_documents_id_so_a_derived_one_can_be_read_back(client: TestClient) -> None:
+    sent = [{"id": "named-1", "text": "A named story."}, {"text": "A story sent without an id."}]
+    ids = client.post("/v1/documents", json=sent, headers=AUTH).json()["ids"]
+    assert ids[0] == "named-1" and len(ids) == 2
+    assert client.get(f"/v1/documents/{ids[1]}").json()["text"] == "A story sent without an id."
+
+
 def test_one_bad_document_means_nothing_is_written(client: TestClient) -> None:
     batch = [
         DOCS[0],
