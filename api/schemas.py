@@ -59,15 +59,17 @@ class FiltersIn(Strict):
     source: str | None = Field(None, max_length=MAX_SOURCE_CHARS, examples=["CNN"])
     from_: DateText | None = Field(None, alias="from", examples=["2020-01-01"])
     to: DateText | None = Field(None, examples=["2020-12-31T23:59:59Z"])
-    metadata: dict[
-        Annotated[str, Field(pattern=METADATA_KEY_PATTERN)],
-        Annotated[str, Field(max_length=MAX_METADATA_VALUE_CHARS)],
-    ] = Field(
+    metadata: dict[str, str] = Field(
         default_factory=dict,
         max_length=MAX_METADATA_FILTERS,
         description="documents whose metadata holds each key with exactly this value",
         examples=[{"section": "world"}],
-        json_schema_extra={"additionalProperties": False},  # a key outside the pattern is refused
+        json_schema_extra={  # what _metadata enforces, with its own messages
+            "patternProperties": {
+                METADATA_KEY_PATTERN: {"type": "string", "maxLength": MAX_METADATA_VALUE_CHARS}
+            },
+            "additionalProperties": False,
+        },
     )
 
     @field_validator("from_", "to")

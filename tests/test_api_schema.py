@@ -96,7 +96,7 @@ def once_each(query: dict[str, Any] | None) -> None:
 
 
 @valid.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_request_the_schema_allows_is_accepted(case: Any) -> None:
     in_order(case.query)
     once_each(case.query)
@@ -105,7 +105,7 @@ def test_every_request_the_schema_allows_is_accepted(case: Any) -> None:
 
 
 @invalid.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_request_the_schema_forbids_is_refused(case: Any) -> None:
     case.call_and_validate(headers=AUTH, checks=[*CHECKS, error_shape, negative_data_rejection])
 
@@ -127,6 +127,6 @@ class Scenario(Scenarios):  # type: ignore[misc,valid-type]
 def test_sequences_of_calls_hold_together() -> None:
     Scenario.run(
         settings=settings(
-            max_examples=15, deadline=None, stateful_step_count=6, suppress_health_check=list(HealthCheck)
+            max_examples=10, deadline=None, stateful_step_count=5, suppress_health_check=list(HealthCheck)
         )
     )
