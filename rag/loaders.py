@@ -350,7 +350,7 @@ def parse_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
         raise CorpusFormatError(
-            f"'published_at' value {value!r} is not an ISO-8601 date "
+            f"'published_at' value {_shown(value)} is not an ISO-8601 date "
             "(use e.g. 2024-12-05 or 2024-12-05T14:30:00Z)"
         ) from None
     if parsed.tzinfo is None:
@@ -359,5 +359,5 @@ def parse_date(value: Any) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
         raise CorpusFormatError(
-            f"'published_at' value {value!r} is out of range (years 0001 to 9999 in UTC)"
+            f"'published_at' value {_shown(value)} is out of range (years 0001 to 9999 in UTC)"
         ) from None
