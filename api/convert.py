@@ -67,6 +67,7 @@ def answer_out(a: Answer) -> AskResponse:
             SourceOut(
                 number=s.number,
                 doc_id=s.doc_id,
+                label=s.label,
                 title=s.title,
                 source=s.source,
                 url=s.url,

@@ -210,6 +210,9 @@ class SourceOut(BaseModel):
 
     number: int
     doc_id: str
+    label: str = Field(
+        description="what to call the source: its title, else its outlet, else its first words"
+    )
     title: str | None
     source: str | None
     url: str | None

@@ -144,9 +144,10 @@ def _reading_order(groups: list[list[Candidate]]) -> list[list[Candidate]]:
 
 
 def cite(
-    groups: list[list[Candidate]], passages: list[Passage]
+    groups: list[list[Candidate]], passages: list[Passage], documents: Mapping[str, str]
 ) -> tuple[list[AnswerSentence], list[Source], str]:
-    """Number the sources in order of first citation; build the sentences and the marked-up text."""
+    """Number the sources in order of first citation; build the sentences and the marked-up text.
+    documents (id to text) give a source without title or outlet its label."""
     by_doc = {p.doc_id: p for p in passages}
     numbers: dict[str, int] = {}
     sentences = []
@@ -156,10 +157,27 @@ def cite(
             number = numbers.setdefault(c.doc_id, len(numbers) + 1)
             citations.append(Citation(number=number, doc_id=c.doc_id, start=c.start, end=c.end))
         sentences.append(AnswerSentence(text=group[0].text, citations=tuple(citations), score=group[0].score))
-    sources = [_source(number, by_doc[doc_id]) for doc_id, number in numbers.items()]
+    sources = [
+        _source(number, by_doc[doc_id], documents.get(doc_id, by_doc[doc_id].text))
+        for doc_id, number in numbers.items()
+    ]
     text = " ".join(s.text + "".join(f"[{c.number}]" for c in s.citations) for s in sentences)
     return sentences, sources, text
 
 
-def _source(number: int, p: Passage) -> Source:
-    return Source(number, p.doc_id, p.title, p.source, p.url, p.published_at)
+def _source(number: int, p: Passage, text: str) -> Source:
+    label = source_label(p.title, p.source, text)
+    return Source(number, p.doc_id, p.title, p.source, p.url, p.published_at, label)
+
+
+LABEL_WORDS = 8
+
+
+def source_label(title: str | None, outlet: str | None, text: str) -> str:
+    """What a reader sees a source called: its title, else its outlet, else the summary's first
+    words ("Germany will send Patriot missile units to…")."""
+    for name in (title, outlet):
+        if name and name.strip():
+            return " ".join(name.split())
+    words = text.split(maxsplit=LABEL_WORDS)
+    return " ".join(words[:LABEL_WORDS]) + ("…" if len(words) > LABEL_WORDS else "")

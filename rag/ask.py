@@ -112,7 +112,7 @@ def answer_question(
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
     groups = compose(evidence.findings, evidence.candidates, evidence.documents, config)
-    sentences, sources, text = cite(groups, evidence.passages)
+    sentences, sources, text = cite(groups, evidence.passages, evidence.documents)
     return Answer(
         question=question,
         query=evidence.asked.query,

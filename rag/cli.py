@@ -21,6 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; errors become one line on stderr and a non-zero exit."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.store_named = args.store is not None  # only the default store is made on first use
+    args.store = args.store or Path(os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
     from rag.errors import NewsragError
 
     try:
@@ -40,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--store",
         type=Path,
-        default=Path(os.environ.get("NEWSRAG_STORE", DEFAULT_STORE)),
-        help="store folder (env NEWSRAG_STORE; default %(default)s)",
+        help=f"store folder (env NEWSRAG_STORE; default {DEFAULT_STORE}, seeded with the shipped digest "
+        "on first use)",
     )
     parser.add_argument(
         "--model",
@@ -128,18 +130,37 @@ def _days(value: str) -> float:
     return days
 
 
-def open_engine(args: argparse.Namespace, *, seed: bool) -> Engine:
-    """Open the store named by --store, indexing the shipped digest first when seed and new."""
+def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
+    """Open the store at --store. Only ingest may create one (create); the default store, when
+    --store names none, is created on first use and seeded with the shipped digest. Anything else
+    missing is an error before the model loads."""
+    from index.store import DB_NAME
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
     from rag.embedder import shared_embedder
     from rag.engine import Engine
+    from rag.errors import StoreError
 
+    seed = not args.store_named and not create
+    if not create and not seed and not (args.store / DB_NAME).exists():
+        raise StoreError(
+            f"no store at {args.store}: make one with `newsrag --store {args.store} ingest PATH`"
+        )
     config = EngineConfig(embedder=embedder_config(args))
+    if sys.stderr.isatty():
+        print("loading the model…", file=sys.stderr, flush=True)
     embedder = shared_embedder(config.embedder)
     if seed:
         return open_or_seed(args.store, config, embedder)
     return Engine.open(args.store, config, embedder=embedder)
+
+
+def _require(text: str, what: str) -> None:
+    """Refuse a blank query or question before anything loads (the engine says the same)."""
+    from rag.errors import InvalidRequestError
+
+    if not text.strip():
+        raise InvalidRequestError(f"the {what} is empty: ask about something")
 
 
 def embedder_config(args: argparse.Namespace) -> EmbedderConfig:
@@ -160,7 +181,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     loaded = load_documents(args.paths)
     for rejected in loaded.rejected:
         print(f"rejected {rejected.where}: {rejected.reason}", file=sys.stderr)
-    with open_engine(args, seed=False) as engine:
+    if not loaded.documents and not loaded.rejected:
+        from rag.errors import CorpusFormatError
+
+        raise CorpusFormatError(f"no documents found in {', '.join(str(p) for p in args.paths)}")
+    with open_engine(args, create=True) as engine:
         engine.config = replace(engine.config, ingest_batch=args.batch)
         with tqdm(total=len(loaded.documents), unit="doc", desc="ingest", disable=None) as bar:
             report = engine.ingest(loaded.documents, progress=bar.update)
@@ -175,7 +200,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """newsrag search QUERY: the best passages with source and score."""
-    with open_engine(args, seed=True) as engine:
+    from rag.errors import InvalidRequestError
+    from rag.retrieval import MODES
+
+    _require(args.query, "query")
+    if args.mode not in MODES:
+        raise InvalidRequestError(f"unknown retrieval mode {args.mode!r}; choose one of {', '.join(MODES)}")
+    with open_engine(args) as engine:
         passages = engine.search(args.query, k=args.k, mode=args.mode, half_life_days=args.half_life)
     if not passages:
         print("no passages found")
@@ -192,26 +223,33 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsrag ask QUESTION: the answer with its citations and sources."""
-    with open_engine(args, seed=True) as engine:
+    _require(args.question, "question")
+    with open_engine(args) as engine:
         answer = engine.ask(args.question, half_life_days=args.half_life)
     if answer.abstained:
         print(answer.message or "The summaries do not answer this question.")
         if answer.related:
             print("\nRelated:")
             for p in answer.related:
-                print(f"- [{p.doc_id}] {_snippet(p.text)}")
+                origin = ", ".join(
+                    x for x in (p.source, p.published_at.date().isoformat() if p.published_at else None) if x
+                )
+                print(
+                    f"- {p.title + ': ' if p.title else ''}{_snippet(p.text)}"
+                    + (f" ({origin})" if origin else "")
+                )
         return 0
     print(answer.text)
     if answer.short_answer:
         print(f"\nShort answer: {answer.short_answer.text}")
     print("\nSources:")
     for s in answer.sources:
-        bits = [
-            x for x in (s.title, s.source, s.published_at.date().isoformat() if s.published_at else None) if x
-        ]
+        label = s.label or s.doc_id
+        outlet = s.source if s.source and s.source != label else None
+        bits = [x for x in (outlet, s.published_at.date().isoformat() if s.published_at else None) if x]
         print(
-            f"[{s.number}] {s.doc_id}"
-            + (f" — {', '.join(bits)}" if bits else "")
+            f"[{s.number}] {label}"
+            + (f" ({', '.join(bits)})" if bits else "")
             + (f" <{s.url}>" if s.url else "")
         )
     print(f"\nconfidence {answer.confidence:.2f}")
@@ -220,7 +258,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """newsrag stats: documents, chunks, sentences, model, format version, size."""
-    with open_engine(args, seed=False) as engine:
+    with open_engine(args) as engine:
         stats = engine.stats()
     print(f"store          {args.store.resolve()}")
     print(f"documents      {stats.documents}")
@@ -235,7 +273,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """newsrag delete ID...: remove documents; unknown ids are reported."""
-    with open_engine(args, seed=False) as engine:
+    with open_engine(args) as engine:
         deleted = engine.delete(args.ids)
     missing = len(set(args.ids)) - deleted
     print(f"{deleted} deleted" + (f", {missing} not found" if missing else ""))

@@ -140,6 +140,7 @@ class Source:
     source: str | None = None
     url: str | None = None
     published_at: datetime | None = None
+    label: str = ""  # what to call it: the title, else the outlet, else the summary's first words
 
 
 @dataclass(frozen=True)

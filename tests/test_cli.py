@@ -17,10 +17,12 @@ def _run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[i
     return code, out, err
 
 
-def test_search_on_a_new_store_indexes_the_digest_first(
-    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+def test_search_on_the_new_default_store_indexes_the_digest_first(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = _run(capsys, tmp_path / "s", "search", "Patriot missiles in Poland", "-k", "2")
+    monkeypatch.setenv("NEWSRAG_STORE", str(tmp_path / "s"))
+    code = main(["search", "Patriot missiles in Poland", "-k", "2"])
+    out, _ = capsys.readouterr()
     assert code == 0
     first = out.splitlines()[0]
     assert first.startswith("1. [5df9e3f3ff27d6f8]")
@@ -94,3 +96,78 @@ def test_half_life_ranks_this_weeks_story_first_and_refuses_bad_days(
             main(["--store", str(store), "search", question, "--half-life", days])
         err = capsys.readouterr().err
         assert exited.value.code == 2 and "argument --half-life" in err and "Traceback" not in err
+
+
+def test_a_named_store_that_is_not_there_is_an_error_not_a_new_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_model(monkeypatch)
+    for command in (["stats"], ["ask", "Who won?"], ["search", "election"], ["delete", "a"]):
+        code, out, err = _run(capsys, tmp_path / "typo", *command)
+        assert code == 1 and out == ""
+        assert err == f"newsrag: error: no store at {tmp_path / 'typo'}: make one with " + (
+            f"`newsrag --store {tmp_path / 'typo'} ingest PATH`\n"
+        )
+    assert not (tmp_path / "typo").exists()
+
+
+def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make loading the model fail the test: what is checked here must be checked before it."""
+    import rag.embedder
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(rag.embedder, "shared_embedder", refuse)
+
+
+def test_bad_arguments_are_refused_before_the_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_model(monkeypatch)
+    monkeypatch.setenv("NEWSRAG_STORE", str(tmp_path / "default"))
+    for command, says in [
+        (["ask", " "], "the question is empty: ask about something"),
+        (["search", ""], "the query is empty: ask about something"),
+        (["search", "x", "--mode", "fast"], "unknown retrieval mode 'fast'"),
+    ]:
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"newsrag: error: {says}") and err.count("\n") == 1
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    code, _, err = _run(capsys, tmp_path / "s", "ingest", str(empty))
+    assert (code, err) == (1, f"newsrag: error: no documents found in {empty}\n")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "default").exists()
+
+
+def test_ask_names_each_source_by_title_else_outlet_else_first_words(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    stories = [
+        {
+            "id": "t",
+            "title": "Bridge vote",
+            "source": "Gazette",
+            "published_at": "2024-03-04",
+            "text": "The council approved the harbour bridge budget on Monday.",
+        },
+        {"id": "o", "source": "Courier", "text": "The harbour bridge will open in 2027, officials said."},
+        {"id": "w", "text": "Harbour bridge tolls will be two euros for cars from the first day."},
+    ]
+    feed.write_text("".join(json.dumps(s) + "\n" for s in stories), encoding="utf-8")
+    store = tmp_path / "s"
+    assert _run(capsys, store, "ingest", str(feed))[0] == 0
+    lines = []
+    for question in (
+        "When did the council approve the harbour bridge budget?",
+        "When will the harbour bridge open?",
+        "How much will the harbour bridge tolls be?",
+    ):
+        code, out, _ = _run(capsys, store, "ask", question)
+        assert code == 0
+        lines += [line for line in out.splitlines() if line.startswith("[")]
+    assert "[1] Bridge vote (Gazette, 2024-03-04)" in lines
+    assert "[1] Courier" in lines
+    assert "[1] Harbour bridge tolls will be two euros for…" in lines  # eight words

@@ -496,7 +496,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
   }
 
   function citeChip(c, source, sentence, card, short) {
-    const title = (source && (str(source.title) || str(source.source))) || "news summary";
+    const title = (source && (str(source.label) || str(source.title) || str(source.source))) || "news summary";
     const label = `Source ${c.number}: ${title}`;
     const props = { class: "cite", type: "button", "aria-expanded": "false", "aria-controls": card.id };
     const chip = h("button", { ...props, "aria-label": label }, c.number);
@@ -552,7 +552,7 @@ textarea:focus{border-color:var(--a);box-shadow:0 0 0 3px color-mix(in srgb,var(
 
   function sourceView(doc, c, source, sentence, short, onClose) {
     const text = str(doc.text);
-    const title = str(doc.title) || str(source.title) || "News summary";
+    const title = str(doc.title) || str(source.label) || str(source.title) || "News summary";
     const meta = metaLine(str(doc.source) || str(source.source), formatDate(doc.published_at || source.published_at));
     const quote = str(sentence.text);
     // The offsets point at the sentence, unless the document changed since the answer: then look for it.
