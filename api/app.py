@@ -36,7 +36,14 @@ LOCK_NAME = ".serve.lock"
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """A new app; without an engine, it opens (or seeds) settings.store at start-up."""
-    app = FastAPI(title="newsrag", version="1", description=DESCRIPTION, lifespan=_lifespan)
+    app = FastAPI(
+        title="newsrag",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        docs_url=None,  # served by routes_static from local files, not a CDN
+        redoc_url=None,
+    )
     if settings is None:
         settings = get_settings()
     else:

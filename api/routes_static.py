@@ -1,16 +1,23 @@
-"""The chat widget's files and its demo page, served from api/static/ when they are there."""
+"""The chat widget's files and its demo page, served from api/static/ when they are there; the
+API documentation page, with its Swagger UI files served from the installed fastapi-offline
+package, so that /docs works without internet. (No /redoc: ReDoc fetches its logo from a CDN.)"""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
 from api.errors import ApiError
 from api.headers import DEMO_PAGE_CSP, EMBEDDABLE
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
+DOCS_PREFIX = "/docs-assets"
+ICON = f"{DOCS_PREFIX}/favicon.png"
 CACHE = {"Cache-Control": "public, max-age=300"}
 
 router = APIRouter(include_in_schema=False)
@@ -51,3 +58,25 @@ def demo_css() -> FileResponse:
 def demo_js() -> FileResponse:
     """The demo page's script."""
     return _file("demo.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/docs")
+def swagger_ui() -> HTMLResponse:
+    """Swagger UI over /openapi.json, its script and stylesheet served from here."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="newsrag API",
+        swagger_js_url=f"{DOCS_PREFIX}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_PREFIX}/swagger-ui.css",
+        swagger_favicon_url=ICON,
+    )
+
+
+@router.get(DOCS_PREFIX + "/{name}")
+def docs_asset(name: str) -> FileResponse:
+    """One of the documentation pages' files."""
+    media = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
+    path = DOCS_ASSETS / name
+    if name not in {p.name for p in DOCS_ASSETS.iterdir()} or path.suffix not in media:
+        raise ApiError(404, "not_found", f"no documentation file {name!r}")
+    return FileResponse(path, media_type=media[path.suffix], headers=CACHE)

@@ -260,4 +260,8 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
         "/readyz",
         "/metrics",
     }
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "//" not in docs.text.replace("http-equiv", "")  # nothing fetched elsewhere
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
+        assert f"/docs-assets/{asset}" in docs.text and client.get(f"/docs-assets/{asset}").status_code == 200
+    assert client.get("/docs-assets/..%2Fcore.py").status_code == 404
