@@ -57,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="load news summaries (digest text, JSON Lines, folders)")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest = sub.add_parser(
+        "ingest", help="load news summaries (digest text, JSON Lines, RSS/Atom feeds or their URLs, folders)"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH|URL")
+    ingest.add_argument("--source", help="the outlet of feed items (default: the feed's title)")
     ingest.add_argument("--batch", type=_positive, default=128, help="documents per transaction")
     ingest.set_defaults(handler=cmd_ingest)
 
@@ -178,7 +181,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from rag.loaders import load_documents
 
-    loaded = load_documents(args.paths)
+    loaded = load_documents(args.paths, source=args.source)
     for rejected in loaded.rejected:
         print(f"rejected {rejected.where}: {rejected.reason}", file=sys.stderr)
     if not loaded.documents and not loaded.rejected:

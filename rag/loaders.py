@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import CorpusFormatError
+from rag.feeds import FEED_SUFFIXES, fetch_feed, is_address, iter_feed, looks_like_feed
 from rag.text import content_id
 from rag.types import Document, Rejected
 
@@ -56,13 +57,21 @@ class LoadResult:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def load_documents(paths: Iterable[Path]) -> LoadResult:
-    """Read every path (file or folder) into documents; bad inputs are rejected, not fatal."""
+def load_documents(paths: Iterable[Path | str], source: str | None = None) -> LoadResult:
+    """Read every path (file or folder) or feed address (http or https) into documents; bad
+    inputs are rejected, not fatal. source names the outlet of feed items (default: the feed's
+    title)."""
     result = LoadResult()
     for path in paths:
-        for file in _expand(path, result):
+        if isinstance(path, str) and is_address(path):
             try:
-                _load_file(file, result)
+                _collect(result, iter_feed(fetch_feed(path), path, source))
+            except OSError as exc:
+                result.rejected.append(Rejected(path, f"cannot fetch the feed: {_reason(exc)}"))
+            continue
+        for file in _expand(Path(path), result):
+            try:
+                _load_file(file, result, source)
             except (OSError, UnicodeDecodeError) as exc:
                 result.rejected.append(Rejected(str(file), f"cannot read file: {_reason(exc)}"))
     return result
@@ -75,10 +84,14 @@ def _reason(exc: BaseException) -> str:
 def _expand(path: Path, result: LoadResult) -> Iterator[Path]:
     if path.is_dir():
         files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES + _JSON_SUFFIXES
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES + _JSON_SUFFIXES + FEED_SUFFIXES
         )
         if not files:
-            result.rejected.append(Rejected(str(path), "folder holds no .txt, .md, .json or .jsonl files"))
+            result.rejected.append(
+                Rejected(str(path), "folder holds no .txt, .md, .json, .jsonl or feed (.xml, .rss) files")
+            )
         yield from files
     elif path.exists():
         yield path
@@ -86,9 +99,11 @@ def _expand(path: Path, result: LoadResult) -> Iterator[Path]:
         result.rejected.append(Rejected(str(path), "no such file or folder"))
 
 
-def _load_file(path: Path, result: LoadResult) -> None:
+def _load_file(path: Path, result: LoadResult, source: str | None = None) -> None:
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
+    if suffix in FEED_SUFFIXES or looks_like_feed(_head(path)):
+        _collect(result, iter_feed(path.read_bytes(), str(path), source))
+    elif suffix in (".jsonl", ".ndjson"):
         _collect(result, iter_jsonl(path.read_text(encoding="utf-8"), str(path)))
     elif suffix == ".json":
         _collect(result, iter_json_array(path.read_text(encoding="utf-8"), str(path)))
@@ -98,6 +113,11 @@ def _load_file(path: Path, result: LoadResult) -> None:
             _collect(result, iter_digest(text, str(path)))
         else:
             _collect(result, iter([_plain_file(text, str(path))]))
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(4096)
 
 
 def _collect(result: LoadResult, items: Iterator[Document | Rejected]) -> None:

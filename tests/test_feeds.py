@@ -1,0 +1,150 @@
+"""Feed ingest: RSS 2.0 and Atom files, and feeds fetched from a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+import rag.feeds
+from rag.cli import main
+from rag.embedder import Embedder
+from rag.engine import Engine
+from rag.feeds import html_to_text
+from rag.loaders import load_documents
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>The Northern Ledger &amp; Co</title>
+<link>https://ledger.example</link><description>Local news</description>
+<item><title>Bridge vote &#8212; council says yes</title><link>https://ledger.example/bridge</link>
+<guid isPermaLink="false">ledger-1001</guid><pubDate>Thu, 05 Dec 2024 14:30:00 +0100</pubDate>
+<description><![CDATA[<p>The council <b>approved</b> the bridge &amp; tunnel budget.</p>
+<p>Work starts in May.<br/>Tolls follow.</p><script>alert("x")</script>]]></description></item>
+<item><title>Trains late</title><link>https://ledger.example/trains</link>
+<description>Snow delayed the 7:15 to Tampere by &quot;about an hour&quot;.</description></item>
+</channel></rss>
+"""
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Courier</title><id>urn:courier</id>
+<updated>2024-12-06T09:00:00Z</updated>
+<entry><title type="html">Harbour &lt;em&gt;opens&lt;/em&gt;</title><id>urn:courier:7</id>
+<link href="https://courier.example/7"/><updated>2024-12-06T09:00:00Z</updated>
+<published>2024-12-05T09:00:00Z</published>
+<content type="html">&lt;p&gt;The harbour opened on Friday.&lt;/p&gt;</content>
+<summary>Not this one.</summary></entry></feed>
+"""
+LEDGER_BRIDGE = "The council approved the bridge & tunnel budget.\n\nWork starts in May.\nTolls follow."
+
+
+def test_rss_and_atom_items_become_plain_text_documents(tmp_path: Path) -> None:
+    (tmp_path / "ledger.rss").write_text(RSS, encoding="utf-8")
+    (tmp_path / "courier.xml").write_text(ATOM, encoding="utf-8")
+    loaded = load_documents([tmp_path / "ledger.rss", tmp_path / "courier.xml"])
+    assert loaded.rejected == []
+    bridge, trains, harbour = loaded.documents
+    assert (bridge.doc_id, bridge.title, bridge.source) == (
+        "ledger-1001",
+        "Bridge vote — council says yes",
+        "The Northern Ledger & Co",
+    )
+    assert bridge.text == LEDGER_BRIDGE  # no markup, no script, entities decoded
+    assert bridge.url == "https://ledger.example/bridge"
+    assert bridge.published_at == datetime(2024, 12, 5, 13, 30, tzinfo=UTC)
+    assert trains.doc_id == "https://ledger.example/trains"  # no guid: the link is the id
+    assert trains.text == 'Snow delayed the 7:15 to Tampere by "about an hour".'
+    assert trains.published_at is None
+    assert (harbour.doc_id, harbour.title, harbour.text) == (
+        "urn:courier:7",
+        "Harbour opens",
+        "The harbour opened on Friday.",  # the content, not the summary
+    )
+    assert harbour.published_at == datetime(2024, 12, 5, 9, tzinfo=UTC)  # published, not updated
+    renamed = load_documents([tmp_path / "courier.xml"], source="Harbour Courier").documents
+    assert renamed[0].source == "Harbour Courier"
+
+
+def test_html_becomes_paragraphs_of_text() -> None:
+    html = "<div><h2>Head</h2><ul><li>one &amp; two</li><li>three</li></ul><style>p{}</style>tail</div>"
+    assert html_to_text(html) == "Head\n\none & two\n\nthree\n\ntail"
+    assert html_to_text("a <b>bold</b>  move") == "a bold move"
+
+
+class Feeds(BaseHTTPRequestHandler):
+    """Serves the feeds in `pages` by path; /slow answers after the client has given up."""
+
+    pages: ClassVar[dict[str, tuple[str, bytes]]] = {}
+
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            time.sleep(3)
+        if self.path not in self.pages:
+            self.send_error(404, "Not Found")
+            return
+        media, body = self.pages[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError):  # /slow: the client has gone
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A real HTTP server on loopback, serving Feeds.pages."""
+    Feeds.pages = {
+        "/ledger.rss": ("application/rss+xml", RSS.encode()),
+        "/courier": ("application/atom+xml; charset=utf-8", ATOM.encode()),
+        "/broken": ("application/rss+xml", b"<rss><channel><title>x</title><item><title>"),
+        "/slow": ("application/rss+xml", RSS.encode()),
+    }
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_ingest_fetches_feeds_and_a_second_poll_duplicates_nothing(
+    server: str,
+    tmp_path: Path,
+    embedder: Embedder,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rag.feeds, "FETCH_TIMEOUT_SECONDS", 1)
+    store = tmp_path / "s"
+    urls = [
+        f"{server}/ledger.rss",
+        f"{server}/courier",
+        f"{server}/gone",
+        f"{server}/broken",
+        f"{server}/slow",
+    ]
+    code = main(["--store", str(store), "ingest", *urls])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out.startswith("3 added, 0 updated, 0 unchanged, 3 rejected")
+    assert f"rejected {server}/gone: cannot fetch the feed: HTTP 404 Not Found" in err
+    assert f"rejected {server}/broken" in err
+    assert f"rejected {server}/slow: cannot fetch the feed:" in err and "Traceback" not in err
+    edited = RSS.replace("Work starts in May.", "Work starts in June.")
+    Feeds.pages["/ledger.rss"] = ("application/rss+xml", edited.encode())
+    assert main(["--store", str(store), "ingest", f"{server}/ledger.rss", f"{server}/courier"]) == 0
+    assert capsys.readouterr().out.startswith("0 added, 1 updated, 2 unchanged, 0 rejected")
+    with Engine.open(store, embedder=embedder) as engine:
+        assert engine.stats().documents == 3
+        bridge = engine.document("ledger-1001")
+        assert bridge is not None and bridge.text == LEDGER_BRIDGE.replace("May", "June")
+        assert bridge.source == "The Northern Ledger & Co"
