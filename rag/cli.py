@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch", type=_positive, default=128, help="documents per transaction")
     ingest.set_defaults(handler=cmd_ingest)
 
+    watch = sub.add_parser("watch", help="poll feeds on an interval and ingest what is new or edited")
+    watch.add_argument("urls", nargs="+", metavar="URL")
+    watch.add_argument(
+        "--every", type=_interval, default="10m", help="how often (90, 30s, 10m, 1h; default 10m)"
+    )
+    watch.add_argument("--source", help="the outlet of feed items (default: each feed's title)")
+    watch.add_argument("--once", action="store_true", help="poll each feed once, then exit")
+    watch.set_defaults(handler=cmd_watch)
+
     search = sub.add_parser("search", help="print the best passages for a query")
     search.add_argument("query")
     search.add_argument("-k", type=_positive, default=5, help="passages to show (default 5)")
@@ -117,6 +126,15 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
     return number
+
+
+def _interval(value: str) -> float:
+    from rag.watch import parse_interval
+
+    try:
+        return parse_interval(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _days(value: str) -> float:
@@ -199,6 +217,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"in {report.seconds:.1f} s ({rate:.1f} docs/s)"
     )
     return 1 if loaded.rejected and not loaded.documents else 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """newsrag watch URL...: poll the feeds, one line per poll, until interrupted (or --once)."""
+    import threading
+
+    from rag.feeds import is_address
+    from rag.watch import Poll, Watcher
+
+    bad = [url for url in args.urls if not is_address(url)]
+    if bad:
+        from rag.errors import InvalidRequestError
+
+        raise InvalidRequestError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
+    with open_engine(args, create=True) as engine:
+        watcher = Watcher(args.urls, engine.ingest, args.every, source=args.source)
+
+        def report(poll: Poll) -> None:
+            print(poll.line(), file=sys.stderr if poll.outcome == "failed" else sys.stdout, flush=True)
+
+        if args.once:
+            polls = watcher.poll_due()
+            for poll in polls:
+                report(poll)
+            return 0 if any(p.outcome != "failed" for p in polls) else 1
+        watcher.run(threading.Event(), report)
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -34,18 +35,45 @@ def is_address(text: str) -> bool:
     return text.lower().startswith(("http://", "https://"))
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A feed's bytes with the validators for the next conditional GET; content None: the
+    server answered 304, nothing changed since the validators given."""
+
+    content: bytes | None
+    etag: str | None = None
+    modified: str | None = None
+
+
 def fetch_feed(url: str, timeout: float | None = None) -> bytes:
     """The feed's bytes (at most MAX_FEED_BYTES); an HTTP error, a timeout or a feed too large
     is an OSError saying which."""
+    content = fetch(url, timeout=timeout).content
+    assert content is not None  # no validators were sent, so no 304
+    return content
+
+
+def fetch(
+    url: str, etag: str | None = None, modified: str | None = None, timeout: float | None = None
+) -> Fetched:
+    """GET the feed, conditionally when validators from an earlier fetch are given."""
     import urllib.error
     import urllib.request
 
     timeout = timeout or FETCH_TIMEOUT_SECONDS
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    headers = {"User-Agent": USER_AGENT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             content: bytes = response.read(MAX_FEED_BYTES + 1)
+            etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Fetched(None, etag, modified)
         raise OSError(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise OSError(str(exc.reason)) from None
@@ -53,7 +81,7 @@ def fetch_feed(url: str, timeout: float | None = None) -> bytes:
         raise OSError(f"no answer within {timeout:g} s") from None
     if len(content) > MAX_FEED_BYTES:
         raise OSError(f"the feed is over the {MAX_FEED_BYTES} byte limit")
-    return content
+    return Fetched(content, etag, modified)
 
 
 def looks_like_feed(head: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -80,16 +81,28 @@ class Feeds(BaseHTTPRequestHandler):
     """Serves the feeds in `pages` by path; /slow answers after the client has given up."""
 
     pages: ClassVar[dict[str, tuple[str, bytes]]] = {}
+    seen: ClassVar[list[tuple[str, str | None]]] = []  # (path, If-None-Match) of each request
 
     def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("If-None-Match")))
         if self.path == "/slow":
             time.sleep(3)
+        if self.path == "/down":
+            self.send_error(503, "Service Unavailable")
+            return
         if self.path not in self.pages:
             self.send_error(404, "Not Found")
             return
         media, body = self.pages[self.path]
+        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", media)
+        self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with contextlib.suppress(BrokenPipeError):  # /slow: the client has gone
@@ -102,6 +115,7 @@ class Feeds(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     """A real HTTP server on loopback, serving Feeds.pages."""
+    Feeds.seen = []
     Feeds.pages = {
         "/ledger.rss": ("application/rss+xml", RSS.encode()),
         "/courier": ("application/atom+xml; charset=utf-8", ATOM.encode()),
@@ -148,3 +162,50 @@ def test_ingest_fetches_feeds_and_a_second_poll_duplicates_nothing(
         bridge = engine.document("ledger-1001")
         assert bridge is not None and bridge.text == LEDGER_BRIDGE.replace("May", "June")
         assert bridge.source == "The Northern Ledger & Co"
+
+
+def test_watch_polls_conditionally_updates_edits_and_backs_off_a_feed_that_is_down(
+    server: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    from rag.watch import RETRY_FIRST_SECONDS, Watcher
+
+    now = [0.0]
+    with Engine.open(tmp_path / "s", embedder=embedder) as engine:
+        urls = [f"{server}/down", f"{server}/ledger.rss", f"{server}/courier"]
+        watcher = Watcher(urls, engine.ingest, every=600, clock=lambda: now[0], timeout=2)
+        first = {p.url.rsplit("/", 1)[1]: p for p in watcher.poll_due()}
+        assert (first["ledger.rss"].outcome, first["ledger.rss"].added) == ("ingested", 2)
+        assert (first["courier"].outcome, first["courier"].added) == ("ingested", 1)
+        assert (first["down"].outcome, first["down"].retry_in) == ("failed", RETRY_FIRST_SECONDS)
+        assert "HTTP 503" in first["down"].line()  # the others went on regardless
+        now[0] = 30.0  # only the failed feed is due: retried, and backed off further
+        (retry,) = watcher.poll_due()
+        assert (retry.url, retry.outcome, retry.retry_in) == (urls[0], "failed", 2 * RETRY_FIRST_SECONDS)
+        edited = RSS.replace("Work starts in May.", "Work starts in June.")
+        Feeds.pages["/ledger.rss"] = ("application/rss+xml", edited.encode())
+        now[0] = 600.0
+        second = {p.url.rsplit("/", 1)[1]: p for p in watcher.poll_due()}
+        assert second["courier"].outcome == "not modified"  # a 304: nothing was parsed
+        ledger = second["ledger.rss"]
+        assert (ledger.outcome, ledger.added, ledger.updated, ledger.unchanged) == ("ingested", 0, 1, 1)
+        assert engine.stats().documents == 3
+        bridge = engine.document("ledger-1001")
+        assert bridge is not None and "June" in bridge.text
+    sent = [tag for path, tag in Feeds.seen if path == "/courier"]
+    assert sent[0] is None and sent[1] is not None  # the second GET carried the first's ETag
+
+
+def test_watch_once_from_the_command_line(
+    server: str, tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = str(tmp_path / "s")
+    assert main(["--store", store, "watch", "--once", f"{server}/courier", f"{server}/down"]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{server}/courier: 1 added, 0 updated, 0 unchanged, 0 rejected\n"
+    assert err.startswith(f"{server}/down: failed (HTTP 503 Service Unavailable); retrying in 30 s")
+    assert main(["--store", store, "watch", "--once", f"{server}/down"]) == 1
+    capsys.readouterr()
+    for bad in (["--every", "0"], ["--every", "soon"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["--store", store, "watch", *bad, f"{server}/courier"])
+        assert exited.value.code == 2 and "not an interval" in capsys.readouterr().err
