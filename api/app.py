@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,9 @@ from api.settings import Settings, get_settings
 from rag.config import EngineConfig
 from rag.embedder import EmbedderConfig
 from rag.engine import Engine
+from rag.feeds import FETCH_TIMEOUT_SECONDS
+from rag.types import Document, IngestReport
+from rag.watch import Poll, Watcher, parse_interval
 
 DESCRIPTION = (
     "Answers questions about news summaries with sentences quoted from them, each cited to its "
@@ -32,6 +36,8 @@ DESCRIPTION = (
     '`{"error": {"code": "...", "message": "..."}}`.'
 )
 LOCK_NAME = ".serve.lock"
+
+log = logging.getLogger("newsrag.feeds")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -89,9 +95,14 @@ def _openapi(app: FastAPI, generate: Callable[[], dict[str, Any]]) -> dict[str, 
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.owns_engine:
         app.state.engine = await anyio.to_thread.run_sync(open_engine, app.state.settings)
+    stop = threading.Event()
+    watching = start_watching(app, stop) if app.state.settings.feeds else None
     try:
         yield
     finally:
+        stop.set()
+        if watching is not None:
+            watching.join(timeout=FETCH_TIMEOUT_SECONDS + 5)
         if app.state.owns_engine and app.state.engine is not None:
             with app.state.write_lock:
                 app.state.engine.close()
@@ -128,3 +139,24 @@ def engine_config(settings: Settings) -> EngineConfig:
         model_path=settings.model, threads=settings.torch_threads or None, backend=settings.embed_backend
     )
     return EngineConfig(embedder=embedder, ingest_batch=settings.max_documents)
+
+
+def start_watching(app: FastAPI, stop: threading.Event) -> threading.Thread:
+    """Poll NEWSRAG_FEEDS every NEWSRAG_FEED_INTERVAL in a thread, ingesting under the write lock,
+    logging each poll and counting it in /metrics; it stops when the service does."""
+    settings: Settings = app.state.settings
+
+    def ingest(documents: list[Document]) -> IngestReport:
+        with app.state.write_lock:
+            report: IngestReport = app.state.engine.ingest(documents)
+        app.state.metrics.observe_ingest(report)
+        return report
+
+    def report(poll: Poll) -> None:
+        app.state.metrics.observe_poll(poll)
+        (log.warning if poll.outcome == "failed" else log.info)("feed %s", poll.line())
+
+    watcher = Watcher(settings.feeds, ingest, parse_interval(settings.feed_interval))
+    thread = threading.Thread(target=watcher.run, args=(stop, report), name="newsrag-feeds", daemon=True)
+    thread.start()
+    return thread

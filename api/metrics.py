@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from rag.engine import Engine
     from rag.types import IngestReport
+    from rag.watch import Poll
 
 access_log = logging.getLogger("newsrag.access")
 disable_created_metrics()  # the *_created series only double the exposition's size
@@ -75,7 +76,22 @@ class Metrics:
         self.ingested_chunks = Counter("newsrag_ingest_chunks", "Chunks written", registry=self.registry)
         self.deleted = Counter("newsrag_deleted_documents", "Documents deleted", registry=self.registry)
         self.answers = Counter("newsrag_answers", "Answers by outcome", ["outcome"], registry=self.registry)
+        self.feed_polls = Counter(
+            "newsrag_feed_polls",
+            "Feed polls by feed and outcome",
+            ["feed", "outcome"],
+            registry=self.registry,
+        )
+        self.feed_items = Counter(
+            "newsrag_feed_items", "Feed items by feed and change", ["feed", "change"], registry=self.registry
+        )
         self.registry.register(StoreCollector(engine))
+
+    def observe_poll(self, poll: Poll) -> None:
+        """Count one feed poll and what it changed."""
+        self.feed_polls.labels(poll.url, poll.outcome).inc()
+        for change in ("added", "updated", "unchanged", "rejected"):
+            self.feed_items.labels(poll.url, change).inc(getattr(poll, change))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one request."""

@@ -6,10 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rag.embedder import BACKENDS, DEFAULT_BACKEND
+from rag.feeds import is_address
+from rag.watch import parse_interval
 
 
 class Settings(BaseSettings):
@@ -45,6 +47,11 @@ class Settings(BaseSettings):
         "the reply is 503 over_budget (0: no limit)",
     )
     log_level: str = Field("info", description="uvicorn and access-log level")
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated RSS/Atom feed URLs to poll and ingest while serving",
+    )
+    feed_interval: str = Field("10m", description="how often each feed is polled (90, 30s, 10m, 1h)")
     read_only: bool = Field(
         False,
         description="serve the store without writing to it (a read-only mount, a baked image): "
@@ -57,6 +64,29 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _split_feeds(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [url.strip() for url in value.split(",") if url.strip()]
+        if isinstance(value, list):
+            bad = [url for url in value if not is_address(str(url))]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
+        return value
+
+    @field_validator("feed_interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_interval(value)
+        return value
+
+    @model_validator(mode="after")
+    def _feeds_need_writes(self) -> Settings:
+        if self.feeds and self.read_only:
+            raise ValueError("NEWSRAG_FEEDS cannot be watched on a read-only store: unset one of them")
+        return self
 
     @field_validator("embed_backend")
     @classmethod

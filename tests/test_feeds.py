@@ -209,3 +209,29 @@ def test_watch_once_from_the_command_line(
         with pytest.raises(SystemExit) as exited:
             main(["--store", store, "watch", *bad, f"{server}/courier"])
         assert exited.value.code == 2 and "not an interval" in capsys.readouterr().err
+
+
+def test_the_service_watches_its_feeds_and_counts_the_polls(
+    server: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    feeds = [f"{server}/courier", f"{server}/down"]
+    with Engine.open(tmp_path / "s", embedder=embedder) as engine:
+        settings = Settings(rate_limit=0, feeds=",".join(feeds), feed_interval="1s")  # type: ignore[arg-type]
+        with TestClient(create_app(settings, engine=engine)) as client:
+            deadline = time.monotonic() + 20
+            while client.get("/v1/documents/urn:courier:7").status_code != 200:
+                assert time.monotonic() < deadline, "the feed was not ingested"
+                time.sleep(0.2)
+            metrics = client.get("/metrics").text
+        assert f'newsrag_feed_polls_total{{feed="{server}/courier",outcome="ingested"}} 1.0' in metrics
+        assert f'newsrag_feed_items_total{{change="added",feed="{server}/courier"}} 1.0' in metrics
+        assert f'newsrag_feed_polls_total{{feed="{server}/down",outcome="failed"}}' in metrics
+    with pytest.raises(ValueError, match="read-only"):
+        Settings(feeds=feeds, read_only=True)
+    with pytest.raises(ValueError, match="not a feed address"):
+        Settings(feeds="ftp://x")  # type: ignore[arg-type]
