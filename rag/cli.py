@@ -162,12 +162,12 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     from rag.engine import Engine
     from rag.errors import StoreError
 
+    config = EngineConfig(embedder=embedder_config(args))  # an unknown backend is refused first
     seed = not args.store_named and not create
     if not create and not seed and not (args.store / DB_NAME).exists():
         raise StoreError(
             f"no store at {args.store}: make one with `newsrag --store {args.store} ingest PATH`"
         )
-    config = EngineConfig(embedder=embedder_config(args))
     if sys.stderr.isatty():
         print("loading the model…", file=sys.stderr, flush=True)
     embedder = shared_embedder(config.embedder)
