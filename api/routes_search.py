@@ -28,6 +28,7 @@ from api.schemas import (
     SearchResponse,
 )
 from rag.budget import Deadline
+from rag.loaders import NOT_BLANK_PATTERN
 from rag.retrieval import DEFAULT_MODE, MAX_HALF_LIFE_DAYS, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -53,7 +54,15 @@ ToQuery = Annotated[
 def search(
     engine: EngineDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="what to look for")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUESTION_CHARS,
+            description="what to look for (not blank)",
+            json_schema_extra={"pattern": NOT_BLANK_PATTERN},  # the engine refuses a blank one
+        ),
+    ],
     k: Annotated[int, Query(ge=1, le=MAX_K, description="passages to return")] = 10,
     source: SourceQuery = None,
     start: FromQuery = None,

@@ -21,6 +21,7 @@ from rag.loaders import (
     MAX_METADATA_DEPTH,
     MAX_METADATA_INTEGER,
     MAX_TITLE_CHARS,
+    NOT_BLANK_PATTERN,
     URL_PATTERN,
 )
 from rag.retrieval import MAX_HALF_LIFE_DAYS
@@ -96,7 +97,12 @@ class TurnIn(Strict):
 class AskRequest(Strict):
     """A question, optionally with filters, the conversation so far and how many passages to draw on."""
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Who won the election?"])
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        examples=["Who won the election?"],
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},  # checked by _not_blank, with its message
+    )
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
     top_k: int | None = Field(
@@ -162,7 +168,7 @@ class DocumentIn(BaseModel):
     text: str = Field(
         min_length=1,
         max_length=MAX_DOCUMENT_CHARS,
-        pattern=r"\S",
+        json_schema_extra={"pattern": NOT_BLANK_PATTERN},
         description="the summary; every offset refers to this text",
     )
     title: str | None = Field(None, max_length=MAX_TITLE_CHARS)

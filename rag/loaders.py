@@ -39,6 +39,8 @@ URL_PATTERN = (
     rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(?::[0-9]{{0,5}})?"
     rf"(?:[/?#][^{_NOT_VISIBLE}]*)?$"
 )
+# Not blank: a character outside str.isspace()'s set, spelt out so every regex engine agrees.
+NOT_BLANK_PATTERN = r"[^\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _ID = re.compile(ID_PATTERN)
 _INVISIBLE = re.compile(rf"[{_NOT_VISIBLE}\ud800-\udfff]")
 _URL = re.compile(URL_PATTERN)
