@@ -152,7 +152,7 @@ def _days(value: str) -> float:
 
 
 def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
-    """Open the store at --store. Only ingest may create one (create); the default store, when
+    """Open the store at --store. Only ingest and watch may create one (create); the default store, when
     --store names none, is created on first use and seeded with the shipped digest. Anything else
     missing is an error before the model loads."""
     from index.store import DB_NAME

@@ -25,7 +25,6 @@ MAX_FIELD_CHARS = 2_000  # source and url
 MAX_METADATA_BYTES = 16_384  # as JSON
 MAX_METADATA_DEPTH = 8  # nested objects and arrays
 MAX_METADATA_INTEGER = 2**63 - 1  # what the store (SQLite) holds exactly
-MAX_METADATA_NUMBER = MAX_METADATA_INTEGER
 # The id and url rules as patterns, read alike by Python, ECMAScript and Rust (no look-around),
 # so that the API schema states exactly what is enforced here. Neither may hold whitespace,
 # control or invisible formatting characters (nor lone surrogates, which no pattern can name);
