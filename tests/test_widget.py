@@ -141,7 +141,10 @@ def start_demo_server(folder: Path) -> ThreadingHTTPServer:
 
 
 def write_demo_page(folder: Path, api: str) -> None:
-    """api/static/demo.html as a customer would host it: the widget and its endpoint on the API's origin."""
+    """api/static/demo.html, its style and script as a customer would host them: the widget and its endpoint
+    on the API's origin."""
+    for asset in ("demo.css", "demo.js"):
+        (folder / asset).write_bytes((STATIC / asset).read_bytes())
     html = (STATIC / "demo.html").read_text(encoding="utf-8")
     page, count = re.subn(r'src="/widget\.js"', f'src="{api}/widget.js" data-endpoint="{api}"', html)
     if count != 1:
@@ -285,11 +288,13 @@ def test_answer_cites_its_sentence_and_the_citation_highlights_it(tab: Tab, site
     expect(reply.locator(".answer")).to_have_text(re.compile(r"^" + re.escape(PATRIOT_SENTENCE) + r"\s*1$"))
     expect(reply.locator(".short")).to_have_text("January 2025")
 
-    reply.get_by_role("button", name=re.compile(r"^Source 1")).click()
-    mark = reply.locator(".src mark")
-    expect(mark).to_have_text(PATRIOT_SENTENCE)
     citation = answer["sentences"][0]["citations"][0]
     document = httpx.get(f"{site.api}/v1/documents/{citation['doc_id']}", timeout=10).json()
+    first_words = " ".join(document["text"].split()[:8]) + "…"  # a digest summary has no title or outlet
+    reply.get_by_role("button", name=f"Source 1: {first_words}").click()
+    mark = reply.locator(".src mark")
+    expect(mark).to_have_text(PATRIOT_SENTENCE)
+    expect(reply.locator(".src .src-t")).to_have_text(first_words)
     assert document["text"][citation["start"] : citation["end"]] == PATRIOT_SENTENCE
     passage = reply.locator(".src .passage")
     expect(passage).to_have_text(document["text"])
@@ -419,6 +424,83 @@ def test_small_screen_panel_fits_the_viewport(browser: Browser, site: Site) -> N
             assert right <= PHONE["width"], f"{part} sticks out of a 360 px screen"
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         shot(page, "widget-360-answer-citation.png")
+        assert tab.errors == []
+    finally:
+        page.context.close()
+
+
+TEXT_LINES = """el => {
+    // The boxes of the text itself, line by line (an element's own box is wider than its words).
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return [...range.getClientRects()]
+        .map(r => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom}));
+}"""
+FLAGS = """() => {
+    // A flag as drawn: the colour of a 6 x 6 grid of points over each of the eight flags on their poles.
+    const svg = document.querySelector('figure svg');
+    const name = hex => {  // the colour a reader would name: two blues are one blue
+        const [r, g, b] = [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16) / 255);
+        const max = Math.max(r, g, b), min = Math.min(r, g, b), l = (max + min) / 2;
+        if (l < 0.15) return 'black';
+        if (max - min < 0.12) return l > 0.6 ? 'white' : 'grey';
+        const d = max - min;
+        const h = max === r ? (60 * ((g - b) / d) + 360) % 360
+            : max === g ? 60 * ((b - r) / d) + 120 : 60 * ((r - g) / d) + 240;
+        return h < 20 || h >= 330 ? 'red' : h < 70 ? 'yellow' : h < 170 ? 'green'
+            : h < 260 ? 'blue' : 'purple';
+    };
+    const colour = (x, y) => {
+        let hit = null;
+        for (const el of svg.querySelectorAll('rect, circle')) {
+            const b = el.getBBox();
+            if (x >= b.x && x <= b.x + b.width && y >= b.y && y <= b.y + b.height) hit = el;
+        }
+        return hit ? name(hit.getAttribute('fill')) : '';
+    };
+    return [0, 1, 2, 3, 4, 5, 6, 7].map(k => {
+        const dots = [];
+        for (let i = 0; i < 6; i++)
+            for (let j = 0; j < 6; j++) dots.push(colour(118 + k * 80 + i * 9.6, 100 + j * 6.4));
+        return dots.join(' ');
+    });
+}"""
+
+
+@pytest.mark.parametrize("size", [{"width": 390, "height": 844}, DESKTOP], ids=["390px", "1280px"])
+def test_demo_page_reads_right_on_a_phone_and_a_desktop(
+    browser: Browser, site: Site, size: dict[str, int]
+) -> None:
+    tab = open_tab(browser, site.demo, size)
+    page = tab.page
+    try:
+        button = page.locator("newsrag-chat").get_by_role("button", name="Ask the newsroom")
+        expect(button).to_be_visible()  # on a phone the launcher is a round icon, still named for a reader
+        shot(page, f"demo-{size['width']}.png")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= size["width"]
+        for link in page.get_by_role("navigation", name="Sections").get_by_role("link").all():
+            box = link.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (
+                f"the section link {link.inner_text()!r} is cut off"
+            )
+        covered = launcher(page).bounding_box()
+        assert covered is not None
+        for part in ("nav", "h1", "figcaption"):
+            lines = page.locator(part).evaluate(TEXT_LINES)
+            assert lines
+            for line in lines:
+                apart = (
+                    line["right"] <= covered["x"]
+                    or covered["x"] + covered["width"] <= line["left"]
+                    or line["bottom"] <= covered["y"]
+                    or covered["y"] + covered["height"] <= line["top"]
+                )
+                assert apart, f"the launcher covers the {part}'s text"
+                # a phone's first screen shows the headline, the picture and its caption
+                if size["width"] < 520:
+                    assert line["bottom"] <= size["height"], f"the {part} is below the first screen"
+        flags = page.evaluate(FLAGS)
+        assert len(flags) == 8 and len(set(flags)) == 8, "a flag is shown twice"
         assert tab.errors == []
     finally:
         page.context.close()

@@ -53,7 +53,7 @@ box-shadow:0 8px 24px -6px rgba(12,22,40,.45),0 2px 6px rgba(12,22,40,.15);trans
 .launcher:hover{transform:translateY(-1px)}
 .left .launcher{right:auto;left:20px}
 .open .launcher{width:52px;padding:0;justify-content:center}
-.open .launcher .lbl{display:none}
+.open .lbl{display:none}
 .panel{position:fixed;z-index:var(--z);right:20px;bottom:84px;width:420px;max-width:calc(100vw - 40px);
 height:640px;max-height:calc(100vh - 108px);display:flex;flex-direction:column;overflow:hidden;background:var(--bg);
 border-radius:var(--r);box-shadow:0 24px 64px -12px rgba(12,22,40,.4),0 0 0 1px rgba(12,22,40,.07);
@@ -61,7 +61,9 @@ animation:pop .18s ease-out;transform-origin:bottom right}
 .left .panel{right:auto;left:20px;transform-origin:bottom left}
 @keyframes pop{from{opacity:0;transform:translateY(10px) scale(.98)}}
 @media (max-width:520px){.panel{inset:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0}
-.open .launcher{display:none}}
+.open .launcher{display:none}
+.launcher{width:52px;padding:0;justify-content:center}
+.lbl{display:none}}
 @media (prefers-reduced-motion:reduce){.panel,.dots i{animation:none}}
 .head{display:flex;align-items:center;gap:12px;padding:14px 10px 14px 16px;background:var(--a);color:var(--at)}
 .head :focus-visible{outline-color:currentColor}
