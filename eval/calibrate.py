@@ -38,6 +38,7 @@ from rag.ask import gather_evidence
 from rag.config import EngineConfig
 from rag.embedder import shared_embedder
 from rag.engine import Engine
+from rag.reader import CARD_FILE
 from rag.reading import READER_FEATURES
 from rag.sentences import FEATURES, LinearModel
 
@@ -302,7 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(dataset.name, len(qids), "calibration questions", flush=True)
         return rows
 
-    reader_rows = _cached(cache / "reader.json" if cache else None, collect_reader)
+    # Readings belong to one model file: a cache of another reader's would calibrate the wrong model.
+    reader_sha = json.loads(CARD_FILE.read_text(encoding="utf-8"))["sha256"][:12]
+    reader_rows = _cached(cache / f"reader-{reader_sha}.json" if cache else None, collect_reader)
     samples = [
         ReaderExample(
             r["dataset"],

@@ -48,6 +48,8 @@ class AnswerConfig:
 
     top_k: int = 5  # passages whose sentences compete
     read_windows: int = 5  # windows the reader reads, around the sentence ranker's best sentences
+    read_first: int | None = None  # of those, read first; the rest only when no finding is read_enough
+    read_enough: float = 1.0
     max_sentences: int = 3
     support_share: float = 0.5  # a supporting statement is at least this share as probable as the best
     token_budget: int = 140  # tiktoken tokens of answer text

@@ -75,7 +75,14 @@ def gather_evidence(
     documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
     reading = reading_question(question, history)
     findings = read_candidates(
-        engine.reader, reading, candidates, documents, config.reader, config.read_windows
+        engine.reader,
+        reading,
+        candidates,
+        documents,
+        config.reader,
+        config.read_windows,
+        config.read_first,
+        config.read_enough,
     )
     deadline.check("reading")
     return Evidence(asked, passages, documents, candidates, findings)

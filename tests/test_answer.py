@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
 from rag.followup import is_elliptical
+from rag.reader import Reader, Reading
 from rag.reading import leans_back
 from rag.types import Answer, Document, Turn
 
@@ -224,6 +225,31 @@ def test_supporting_sentences_keep_document_order_within_the_budget(digest_engin
         by_doc.setdefault(doc_id, []).append(start)
     assert all(starts == sorted(starts) for starts in by_doc.values())
     assert_citations_exact(digest_engine, answer)
+
+
+def test_a_sure_answer_in_the_first_windows_saves_reading_the_rest(
+    digest_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []
+    real = Reader.read
+
+    def counted(self: Reader, question: str, windows: list[str]) -> list[Reading]:
+        read.append(len(windows))
+        return real(self, question, windows)
+
+    monkeypatch.setattr(Reader, "read", counted)
+    question = "When will Germany deploy Patriot missile units to Poland?"
+    one_round = digest_engine.ask(question)
+    assert read == [digest_engine.config.answer.read_windows]
+    for enough, rounds in ((0.0, [2]), (1.0, [2, 3])):  # sure of anything / of nothing
+        read.clear()
+        config = replace(digest_engine.config.answer, read_first=2, read_enough=enough)
+        digest_engine.config = replace(digest_engine.config, answer=config)
+        answer = digest_engine.ask(question)
+        assert read == rounds
+        assert answer.sentences[0].text == one_round.sentences[0].text  # the best windows hold the answer
+        assert answer.short_answer is not None and one_round.short_answer is not None
+        assert answer.short_answer.text == one_round.short_answer.text == "January 2025"
 
 
 def test_bad_questions_are_refused(digest_engine: Engine) -> None:
