@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
-
 from api.schemas import (
     AnswerSentenceOut,
     AskResponse,
@@ -17,10 +14,7 @@ from api.schemas import (
     SourceOut,
     StatsOut,
 )
-from rag.types import Answer, Document, IngestReport, Passage, StoreStats
-
-if TYPE_CHECKING:
-    from index import DocumentRow
+from rag.types import Answer, Document, IngestReport, Passage, StoredDocument, StoreStats
 
 SNIPPET_CHARS = 200
 
@@ -112,17 +106,18 @@ def document_out(d: Document) -> DocumentOut:
     )
 
 
-def summary_out(row: DocumentRow) -> DocumentSummary:
-    """A stored document row as a listing item."""
-    flat = " ".join(row.text[: SNIPPET_CHARS * 2].split())
+def summary_out(stored: StoredDocument) -> DocumentSummary:
+    """A stored document as a listing item."""
+    d = stored.document
+    flat = " ".join(d.text[: SNIPPET_CHARS * 2].split())
     return DocumentSummary(
-        doc_id=row.doc_id,
-        title=row.title,
-        source=row.source,
-        url=row.url,
-        published_at=_when(row.published_at),
-        ingested_at=_when(row.ingested_at),
-        chars=len(row.text),
+        doc_id=d.doc_id,
+        title=d.title,
+        source=d.source,
+        url=d.url,
+        published_at=d.published_at,
+        ingested_at=stored.ingested_at,
+        chars=len(d.text),
         snippet=flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…",
     )
 
@@ -140,7 +135,3 @@ def stats_out(s: StoreStats) -> StatsOut:
         size_bytes=s.size_bytes,
         wal_bytes=s.wal_bytes,
     )
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

@@ -16,7 +16,6 @@ from api.responses import errors
 from api.routes_search import FromQuery, SourceQuery, ToQuery
 from api.schemas import DeleteResponse, DocumentOut, DocumentPage, IngestResponse
 from rag.engine import Engine
-from rag.retrieval import to_row_filter
 from rag.types import Document, IngestReport
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -83,10 +82,9 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")] = 20,
 ) -> DocumentPage:
     """Stored documents, newest first, one page at a time."""
-    row_filter = to_row_filter(make_filters(source, start, end, "query parameter"))
-    rows = engine.snapshot().documents(row_filter, offset, limit + 1)
+    rows = engine.documents(make_filters(source, start, end, "query parameter"), offset, limit + 1)
     return DocumentPage(
-        items=[summary_out(row) for row in rows[:limit]],
+        items=[summary_out(stored) for stored in rows[:limit]],
         offset=offset,
         limit=limit,
         next_offset=offset + limit if len(rows) > limit else None,

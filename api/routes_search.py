@@ -20,7 +20,6 @@ from api.limits import rate_limit
 from api.responses import errors
 from api.schemas import (
     HALF_LIFE_DESCRIPTION,
-    MAX_K,
     MAX_METADATA_FILTERS,
     MAX_QUESTION_CHARS,
     MAX_SOURCE_CHARS,
@@ -28,8 +27,9 @@ from api.schemas import (
     SearchResponse,
 )
 from rag.budget import Deadline
+from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
 from rag.loaders import NOT_BLANK_PATTERN
-from rag.retrieval import DEFAULT_MODE, MAX_HALF_LIFE_DAYS, MODES
+from rag.retrieval import DEFAULT_MODE, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
 META_PATTERN = f"{METADATA_KEY_PATTERN.removesuffix('$')}=[\\s\\S]{{0,{MAX_METADATA_VALUE_CHARS}}}$"
@@ -63,7 +63,7 @@ def search(
             json_schema_extra={"pattern": NOT_BLANK_PATTERN},  # the engine refuses a blank one
         ),
     ],
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="passages to return")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 10,
     source: SourceQuery = None,
     start: FromQuery = None,
     end: ToQuery = None,

@@ -13,6 +13,7 @@ from api.deps import (
     check_metadata_filter,
     parse_bound,
 )
+from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
 from rag.loaders import (
     ID_PATTERN,
     MAX_DOCUMENT_CHARS,
@@ -24,10 +25,8 @@ from rag.loaders import (
     NOT_BLANK_PATTERN,
     URL_PATTERN,
 )
-from rag.retrieval import MAX_HALF_LIFE_DAYS
 
 MAX_QUESTION_CHARS = 1000
-MAX_K = 50
 MAX_HISTORY = 10
 MAX_HISTORY_ANSWER_CHARS = 5000
 MAX_SOURCE_CHARS = 200
@@ -106,7 +105,7 @@ class AskRequest(Strict):
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(default_factory=list, max_length=MAX_HISTORY)
     top_k: int | None = Field(
-        None, ge=1, le=MAX_K, strict=True, description="passages to retrieve (default: the engine's)"
+        None, ge=1, le=MAX_TOP_K, strict=True, description="passages to retrieve (default: the engine's)"
     )
     half_life_days: float | None = Field(  # strict: true is not a number of days
         None, gt=0, le=MAX_HALF_LIFE_DAYS, strict=True, description=HALF_LIFE_DESCRIPTION, examples=[7]

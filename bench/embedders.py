@@ -130,7 +130,7 @@ def quality(runs: Path, run_missing: bool) -> dict[str, dict[str, dict[str, floa
         for backend in BACKENDS:
             out = runs / f"{name}-{backend}"
             if not (out / "metrics.json").is_file() and run_missing:
-                command = [sys.executable, "-m", "rag.cli", "--backend", backend, "eval", str(folder)]
+                command = [sys.executable, "-m", "newsrag.cli", "--backend", backend, "eval", str(folder)]
                 command += [
                     "--modes",
                     ",".join(MODES),

@@ -116,7 +116,7 @@ def start_server(store: Path) -> tuple[subprocess.Popen[bytes], str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")} | {"NEWSRAG_RATE_LIMIT": "0"}
-    command = [sys.executable, "-m", "rag.cli", "--store", str(store), "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "newsrag.cli", "--store", str(store), "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180

@@ -93,7 +93,7 @@ def run_ingest(store: Path, documents: list[dict[str, str]], folder: Path) -> di
     path = folder / "new.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in documents))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
-    command = [sys.executable, "-m", "rag.cli", "--store", str(store), "ingest", str(path)]
+    command = [sys.executable, "-m", "newsrag.cli", "--store", str(store), "ingest", str(path)]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     return {

@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from eval.datasets import load_dataset
+from index.atomic import write_text_atomic
 from rag.candidates import gather
 from rag.embedder import shared_embedder
 from rag.engine import Engine
@@ -187,7 +188,7 @@ def main() -> None:
         "cv_ndcg@10": {n: {"fused": f, "reranked": r} for n, (f, r) in results[best].items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(ranker_json(ranker, **about) + "\n", encoding="utf-8")
+    write_text_atomic(args.out, ranker_json(ranker, **about) + "\n")
     print(f"wrote {args.out} ({best})")
 
 

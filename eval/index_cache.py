@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.datasets import Dataset
+from index.atomic import write_text_atomic
 from rag.config import EngineConfig
 from rag.embedder import Embedder
 from rag.engine import Engine, manifest_for
@@ -85,9 +85,4 @@ def open_indexed(
 
 def _write_marker(marker: Path, key: dict[str, object]) -> None:
     payload = json.dumps({"key": key, "completed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2)
-    temporary = marker.with_suffix(".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, marker)
+    write_text_atomic(marker, payload)

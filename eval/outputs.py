@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from eval.answer_metrics import paired_values
 from eval.scoring import Evaluation
+from index import atomic
 from rag.types import Answer
 
 RUN_FILE = "run.tsv"
@@ -21,13 +21,12 @@ JSONL_RANKING = 10  # documents per mode kept in per_query.jsonl; run.tsv holds 
 
 def write_atomic(path: Path, lines: Iterable[str]) -> None:
     """Write lines to a temporary name, fsync, then rename over path: never a half file."""
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+
+    atomic.write_atomic(path, write)
 
 
 def trec_lines(evaluation: Evaluation) -> Iterable[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from index.atomic import write_atomic
 
 PLOT_FILE = "recall_at_k.png"
 _STYLES = ("-", "--", "-.", ":")
@@ -42,10 +43,10 @@ def plot_recall_curves(curves: Mapping[str, Sequence[float]], title: str, path: 
     axes.grid(True, which="major", alpha=0.4)
     if curves:
         axes.legend(loc="lower right", title="mode", fontsize="small" if len(curves) > 4 else "medium")
-    temporary = path.with_name(path.stem + ".tmp.png")
-    figure.savefig(temporary)
-    plt.close(figure)
-    os.replace(temporary, path)
+    try:
+        write_atomic(path, lambda temporary: figure.savefig(temporary, format="png"))
+    finally:
+        plt.close(figure)
     return path
 
 

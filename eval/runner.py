@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from eval.metrics import DEPTH
-from rag.engine import MAX_K
+from rag.limits import MAX_K
 from rag.types import Answer, Document, Filters, Passage, Turn
 
 Progress = Callable[[int], None]

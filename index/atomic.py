@@ -20,6 +20,15 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     _fsync_dir(path.parent)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to path atomically, as UTF-8."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_atomic(path, write)
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write data to path atomically."""
 

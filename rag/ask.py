@@ -11,6 +11,7 @@ from rag.answer import ABSTAIN_MESSAGE, cite, compose, short_answer
 from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.followup import reading_question, resolve_query
+from rag.limits import MAX_TOP_K
 from rag.reading import Finding, read_candidates
 from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.sentences import Asked, Candidate, gather_candidates
@@ -19,7 +20,6 @@ from rag.types import Answer, Filters, Passage, Turn
 if TYPE_CHECKING:
     from rag.engine import Engine
 
-MAX_TOP_K = 50
 RELATED = 3
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,22 @@ from rag.embedder import Embedder
 from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError, ReadOnlyError
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
+from rag.limits import MAX_K
 from rag.loaders import parse_date, web_address
 from rag.reader import Reader, shared_reader
-from rag.retrieval import DEFAULT_MODE, retrieve
-from rag.types import Answer, Document, Filters, IngestReport, Passage, Rejected, StoreStats, Turn
+from rag.retrieval import DEFAULT_MODE, retrieve, to_row_filter
+from rag.types import (
+    Answer,
+    Document,
+    Filters,
+    IngestReport,
+    Passage,
+    Rejected,
+    StoredDocument,
+    StoreStats,
+    Turn,
+)
 
-MAX_K = 1000
 REFRESH_SECONDS = 1.0  # how stale a reader may be about writes made by another process
 
 
@@ -192,6 +203,11 @@ class Engine:
         row = self.snapshot().document(doc_id)
         return to_document(row) if row else None
 
+    def documents(self, filters: Filters | None, offset: int, limit: int) -> list[StoredDocument]:
+        """Stored documents passing the filters, newest first, paged."""
+        rows = self.snapshot().documents(to_row_filter(filters), offset, limit)
+        return [StoredDocument(to_document(row), _when(row.ingested_at)) for row in rows]
+
     def stats(self) -> StoreStats:
         """What the store holds and how it was built."""
         snapshot = self.snapshot()
@@ -230,6 +246,10 @@ def manifest_for(embedder: Embedder, config: EngineConfig) -> dict[str, object]:
         "chunk_tokens": config.chunking.chunk_tokens,
         "overlap_tokens": config.chunking.overlap_tokens,
     }
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def to_document(row: DocumentRow) -> Document:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.atomic import write_atomic
 from rag.errors import ModelNotFoundError
 
 EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes: old cache files are left unused
@@ -99,18 +99,10 @@ def build(folder: Path, variant: str, target: Path, fp32: Path, tokenizer: Any) 
 
 def _atomic(target: Path, write: Any) -> None:
     """Run write(temp_path) next to target, fsync, then move it into place."""
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    os.close(handle)
-    tmp = Path(name)
     try:
-        write(tmp)
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, target)
+        write_atomic(target, write)
     except (OSError, RuntimeError, ValueError) as exc:  # torch and onnxruntime raise these on failure
         raise ModelNotFoundError(f"cannot write the ONNX model {target}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _export(folder: Path, tmp: Path, tokenizer: Any) -> None:

@@ -18,6 +18,7 @@ from rag.diversity import MMR_LAMBDA, mmr
 from rag.errors import InvalidRequestError
 from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.lexical import fts_query
+from rag.limits import MAX_HALF_LIFE_DAYS
 from rag.recency import decay, with_question_dates
 from rag.rerank import DEFAULT_RANKER, load_ranker, rerank
 from rag.types import Filters, Passage
@@ -52,7 +53,6 @@ PLANS: dict[str, Plan] = {
     "hybrid-fast": Plan(fill=False),
 }
 MODES = tuple(PLANS)
-MAX_HALF_LIFE_DAYS = 36500  # a century: longer is no decay at all
 DEFAULT_MODE = "hybrid"  # what search and ask use unless told otherwise
 
 

@@ -21,6 +21,14 @@ class Document:
 
 
 @dataclass(frozen=True)
+class StoredDocument:
+    """A document as the store lists it: the document, and when it was ingested."""
+
+    document: Document
+    ingested_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Span:
     """A character range [start, end) of a document's text."""
 

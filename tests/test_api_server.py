@@ -65,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     command = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "newsrag.cli",
         "--store",
         str(folder / "store"),
         "serve",
@@ -196,7 +196,7 @@ def test_a_store_on_a_read_only_mount_is_served_and_refuses_writes(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
     env.update(NEWSRAG_API_KEY=KEY, NEWSRAG_RATE_LIMIT="0")
-    serve = f"{sys.executable} -m rag.cli --store {store} serve --port {port} --read-only"
+    serve = f"{sys.executable} -m newsrag.cli --store {store} serve --port {port} --read-only"
     # The server sees the store folder through a read-only bind mount of its own (a user and
     # mount namespace: nothing changes outside it, no root needed).
     command = ["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {store} {store} && exec {serve}"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import main
+from newsrag.cli import main
 from rag.embedder import Embedder
 
 

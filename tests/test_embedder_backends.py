@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings
+from newsrag.cli import main
 from rag import onnx_encoder
-from rag.cli import main
 from rag.embedder import Embedder, EmbedderConfig, shared_embedder
 from rag.errors import InvalidRequestError, ModelNotFoundError
 

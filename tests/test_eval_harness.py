@@ -12,7 +12,7 @@ import pytest
 from eval.datasets import load_dataset
 from eval.harness import Plan, evaluate, write_outputs
 from eval.index_cache import IndexInfo
-from rag.cli import main
+from newsrag.cli import main
 from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
 from rag.errors import InvalidRequestError

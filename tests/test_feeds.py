@@ -15,7 +15,7 @@ from typing import ClassVar
 import pytest
 
 import rag.feeds
-from rag.cli import main
+from newsrag.cli import main
 from rag.embedder import Embedder
 from rag.engine import Engine
 from rag.feeds import html_to_text

@@ -46,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     command = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "newsrag.cli",
         "--store",
         str(folder / "store"),
         "serve",
@@ -99,7 +99,7 @@ def test_no_request_fails_while_another_process_ingests(server: Server, tmp_path
     path = tmp_path / "new.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in NEW))
     store = str(server.log.parent / "store")
-    command = [sys.executable, "-m", "rag.cli", "--store", store, "ingest", str(path)]
+    command = [sys.executable, "-m", "newsrag.cli", "--store", store, "ingest", str(path)]
     ingest = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=120)
     before_end = len(statuses)
     time.sleep(max(1.5, MIN_SECONDS - (time.monotonic() - started)))  # let readers see the new snapshot

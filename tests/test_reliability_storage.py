@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from index.vectors import VectorIndex
-from rag.cli import main
+from newsrag.cli import main
 from rag.embedder import Embedder
 from rag.engine import Engine
 from rag.types import Document

@@ -158,7 +158,7 @@ def start_api(folder: Path, demo_origin: str) -> tuple[str, subprocess.Popen[byt
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
     env.update(NEWSRAG_API_KEY=KEY, NEWSRAG_RATE_LIMIT="0", NEWSRAG_CORS_ORIGINS=demo_origin)
     cli = Path(sys.executable).with_name("newsrag")
-    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "rag.cli"]
+    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "newsrag.cli"]
     command += ["--store", str(folder / "store"), "serve", "--port", str(port)]
     log = folder / "server.log"
     with open(log, "wb") as out:

@@ -142,7 +142,7 @@ def _days(value: str) -> float:
         days = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of days") from None
-    from rag.retrieval import MAX_HALF_LIFE_DAYS
+    from rag.limits import MAX_HALF_LIFE_DAYS
 
     if not 0 < days <= MAX_HALF_LIFE_DAYS:
         raise argparse.ArgumentTypeError(
