@@ -82,7 +82,9 @@ def ranker_examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> li
     found = []
     for qid in qids:
         golds = _golds(dataset, qid)
-        evidence = gather_evidence(engine, dataset.queries[qid], None, (), engine.config.answer.top_k)
+        evidence = gather_evidence(
+            engine.asking(), dataset.queries[qid], None, (), engine.config.answer.top_k
+        )
         labels = tuple(bool(golds) and contains_answer(c.text, golds) for c in evidence.candidates)
         found.append(RankerExample(dataset.name, tuple(c.features for c in evidence.candidates), labels))
     return found
@@ -93,7 +95,9 @@ def reader_examples(engine: Engine, dataset: Dataset, qids: Sequence[str]) -> li
     found = []
     for qid in qids:
         golds = _golds(dataset, qid)
-        evidence = gather_evidence(engine, dataset.queries[qid], None, (), engine.config.answer.top_k)
+        evidence = gather_evidence(
+            engine.asking(), dataset.queries[qid], None, (), engine.config.answer.top_k
+        )
         relevant = set(dataset.relevant(qid))
         key = dataset.answers.get(qid)
         if key is not None and key.corpus_id is not None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.answer import ABSTAIN_MESSAGE, cite, compose, short_answer
+from rag.answer import ABSTAIN_MESSAGE, AnswerConfig, cite, compose, short_answer
 from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.followup import reading_question, resolve_query
@@ -18,9 +18,22 @@ from rag.sentences import Asked, Candidate, gather_candidates
 from rag.types import Answer, Filters, Passage, Turn
 
 if TYPE_CHECKING:
-    from rag.engine import Engine
+    from index import Snapshot
+    from rag.embedder import Embedder
+    from rag.reader import Reader
 
 RELATED = 3
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What the ask flow works with, handed down by the Engine: the embedder, one read view of
+    the store for the whole question, the reader and the answer settings."""
+
+    embedder: Embedder
+    snapshot: Snapshot
+    reader: Reader
+    config: AnswerConfig
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,7 @@ class Evidence:
 
 
 def gather_evidence(
-    engine: Engine,
+    asking: Asking,
     question: str,
     filters: Filters | None,
     history: Sequence[Turn],
@@ -55,8 +68,8 @@ def gather_evidence(
     question = question.strip()
     query = resolve_query(question, history)
     # One model call: the question, and its resolved form when a follow-up was rewritten.
-    vectors = engine.embedder.encode([question] if query == question else [question, query])
-    snapshot = engine.snapshot()
+    vectors = asking.embedder.encode([question] if query == question else [question, query])
+    snapshot = asking.snapshot
     passages = retrieve(
         snapshot,
         query,
@@ -67,7 +80,7 @@ def gather_evidence(
         half_life_days=half_life_days,
         deadline=deadline,
     )
-    config = engine.config.answer
+    config = asking.config
     asked = Asked(question, query)
     rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
     candidates = gather_candidates(snapshot, asked, vectors[0], passages, rows, config.ranker)
@@ -75,7 +88,7 @@ def gather_evidence(
     documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
     reading = reading_question(question, history)
     findings = read_candidates(
-        engine.reader,
+        asking.reader,
         reading,
         candidates,
         documents,
@@ -89,7 +102,7 @@ def gather_evidence(
 
 
 def answer_question(
-    engine: Engine,
+    asking: Asking,
     question: str,
     filters: Filters | None,
     history: Sequence[Turn],
@@ -99,9 +112,9 @@ def answer_question(
 ) -> Answer:
     """Engine.ask's body: a cited extractive answer, or an abstention with related passages."""
     started = time.perf_counter()
-    config = engine.config.answer
+    config = asking.config
     k = top_k or config.top_k
-    evidence = gather_evidence(engine, question, filters, history, k, half_life_days, deadline)
+    evidence = gather_evidence(asking, question, filters, history, k, half_life_days, deadline)
     best = evidence.findings[0] if evidence.findings else None
     score = best.probability if best is not None else 0.0
     if best is None or score < config.threshold:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Snapshot, Store, StoreError
-from rag.ask import answer_question
+from rag.ask import Asking, answer_question
 from rag.budget import NO_DEADLINE, Deadline
 from rag.chunking import ENCODING
 from rag.config import EngineConfig
@@ -172,7 +172,13 @@ class Engine:
         half_life_days draws on recent passages first (see Engine.search); past the deadline the
         work stops with OverBudgetError.
         """
-        return answer_question(self, question, filters, history or (), top_k, half_life_days, deadline)
+        return answer_question(
+            self.asking(), question, filters, history or (), top_k, half_life_days, deadline
+        )
+
+    def asking(self) -> Asking:
+        """What one question is answered with: the current read view of the store and the models."""
+        return Asking(self.embedder, self.snapshot(), self.reader, self.config.answer)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""

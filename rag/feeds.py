@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from rag.errors import CorpusFormatError
-from rag.types import Document, Rejected
+from rag.types import Rejected
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 MAX_FEED_BYTES = 20_000_000
@@ -89,10 +88,12 @@ def looks_like_feed(head: bytes) -> bool:
     return bool(_FEED_START.match(head[:4096]))
 
 
-def iter_feed(content: bytes, where: str, source: str | None = None) -> Iterator[Document | Rejected]:
-    """Each item of the feed as a Document, or as a Rejected naming the item and the reason.
+def feed_records(
+    content: bytes, where: str, source: str | None = None
+) -> Iterator[tuple[str, dict[str, Any]] | Rejected]:
+    """Each item of the feed as (where it is, its document record), or the feed as a Rejected.
 
-    source names the outlet; by default the feed's own title."""
+    source names the outlet; by default the feed's own title. loaders.iter_feed checks each record."""
     import feedparser
 
     if len(content) > MAX_FEED_BYTES:
@@ -105,13 +106,8 @@ def iter_feed(content: bytes, where: str, source: str | None = None) -> Iterator
         yield Rejected(where, reason)
         return
     outlet = source or html_to_text(parsed.feed.get("title", "")) or None
-    from rag.loaders import parse_record
-
     for number, entry in enumerate(parsed.entries, start=1):
-        try:
-            yield parse_record(item_record(entry, outlet))
-        except CorpusFormatError as exc:
-            yield Rejected(f"{where} item {number}", exc.reason)
+        yield f"{where} item {number}", item_record(entry, outlet)
 
 
 def item_record(entry: Any, source: str | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import CorpusFormatError
-from rag.feeds import FEED_SUFFIXES, fetch_feed, is_address, iter_feed, looks_like_feed
+from rag.feeds import FEED_SUFFIXES, feed_records, fetch_feed, is_address, looks_like_feed
 from rag.text import content_id
 from rag.types import Document, Rejected
 
@@ -76,6 +76,20 @@ def load_documents(paths: Iterable[Path | str], source: str | None = None) -> Lo
             except (OSError, UnicodeDecodeError) as exc:
                 result.rejected.append(Rejected(str(file), f"cannot read file: {_reason(exc)}"))
     return result
+
+
+def iter_feed(content: bytes, where: str, source: str | None = None) -> Iterator[Document | Rejected]:
+    """Each item of the feed as a Document, checked like any other record, or as a Rejected naming
+    the item and the reason. source names the outlet; by default the feed's own title."""
+    for item in feed_records(content, where, source):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        place, record = item
+        try:
+            yield parse_record(record)
+        except CorpusFormatError as exc:
+            yield Rejected(place, exc.reason)
 
 
 def _reason(exc: BaseException) -> str:
