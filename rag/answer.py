@@ -3,6 +3,7 @@ saying the same merged, every statement cited; or an abstention."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -34,12 +35,19 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:
     return data
 
 
-_CALIBRATION = load_calibration()
+@functools.cache
+def shipped_calibration() -> dict[str, Any]:
+    """The shipped calibration.json, read once, when the first AnswerConfig is made."""
+    return load_calibration()
 
 
 def _model(name: str) -> LinearModel:
-    part = _CALIBRATION[name]
+    part = shipped_calibration()[name]
     return LinearModel(float(part["bias"]), tuple(float(w) for w in part["weights"]))
+
+
+def _number(name: str) -> float:
+    return float(shipped_calibration()[name])
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,9 @@ class AnswerConfig:
     support_share: float = 0.5  # a supporting statement is at least this share as probable as the best
     token_budget: int = 140  # tiktoken tokens of answer text
     duplicate_cosine: float = 0.93  # a sentence this similar to a chosen one is left out as redundant
-    threshold: float = float(_CALIBRATION["threshold"])  # abstain below this confidence
-    related_floor: float = float(_CALIBRATION["related_floor"])  # dense cosine a related passage needs
+    # Abstain below this confidence; a related passage needs this dense cosine.
+    threshold: float = field(default_factory=lambda: _number("threshold"))
+    related_floor: float = field(default_factory=lambda: _number("related_floor"))
     ranker: LinearModel = field(default_factory=lambda: _model("ranker"))
     reader: LinearModel = field(default_factory=lambda: _model("reader"))
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from index import Snapshot
     from rag.embedder import Embedder
     from rag.reader import Reader
+    from rag.retrieval import RetrievalConfig
 
 RELATED = 3
 
@@ -28,11 +29,12 @@ RELATED = 3
 @dataclass(frozen=True)
 class Asking:
     """What the ask flow works with, handed down by the Engine: the embedder, one read view of
-    the store for the whole question, the reader and the answer settings."""
+    the store for the whole question, the reader, and the retrieval and answer settings."""
 
     embedder: Embedder
     snapshot: Snapshot
     reader: Reader
+    retrieval: RetrievalConfig
     config: AnswerConfig
 
 
@@ -77,6 +79,7 @@ def gather_evidence(
         k,
         filters,
         DEFAULT_MODE,
+        asking.retrieval,
         half_life_days=half_life_days,
         deadline=deadline,
     )

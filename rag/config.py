@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from rag.answer import AnswerConfig
 from rag.chunking import ChunkingConfig
 from rag.embedder import EmbedderConfig
+from rag.retrieval import RetrievalConfig
 
 
 @dataclass(frozen=True)
@@ -16,4 +17,5 @@ class EngineConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     chunking: ChunkingConfig = field(default_factory=ChunkingConfig)
     ingest_batch: int = 128  # documents per transaction: a crash loses at most this many
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)

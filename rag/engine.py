@@ -154,6 +154,7 @@ class Engine:
             k,
             filters,
             mode,
+            self.config.retrieval,
             half_life_days=half_life_days,
             deadline=deadline,
         )
@@ -178,7 +179,7 @@ class Engine:
 
     def asking(self) -> Asking:
         """What one question is answered with: the current read view of the store and the models."""
-        return Asking(self.embedder, self.snapshot(), self.reader, self.config.answer)
+        return Asking(self.embedder, self.snapshot(), self.reader, self.config.retrieval, self.config.answer)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""
