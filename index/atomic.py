@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp) to produce the file under a temporary name, then move it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Call write(tmp) to produce the file under a temporary name, then move it into place. The
+    name is unique to the call, so writers in other threads or processes never share one."""
+    # A name of its own (not mkstemp's, whose 0600 file would keep that mode once moved into place).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:

@@ -154,7 +154,7 @@ def _quantise(folder: Path, fp32: Path, tmp: Path) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    fused = tmp.with_suffix(".fused.onnx")
+    fused = tmp.with_name(tmp.name + ".fused.onnx")  # as unique as tmp
     logging.disable(logging.WARNING)  # the quantiser logs advice to the root logger on every run
     try:
         optimized = optimize_model(

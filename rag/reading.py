@@ -87,7 +87,7 @@ def read_candidates(
             chosen.append((candidate, window))
     split = len(chosen) if first is None else first
     findings = _read(reader, question, chosen[:split], by_doc, documents, model)
-    if chosen[split:] and max((f.probability for f in findings), default=0.0) < enough:
+    if chosen[split:] and (not findings or max(f.probability for f in findings) < enough):
         findings += _read(reader, question, chosen[split:], by_doc, documents, model)
     return sorted(findings, key=lambda f: -f.probability)
 

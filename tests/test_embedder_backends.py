@@ -95,7 +95,7 @@ def test_export_is_cached(cache: Path, onnx_embedder: Embedder, int8_embedder: E
     again = Embedder(EmbedderConfig(backend="onnx-int8", onnx_cache=str(cache)))
     assert not again._onnx.exported
     assert [f.stat().st_mtime_ns for f in files] == mtimes
-    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == ["fp32-v1.onnx", "int8-v1.onnx"]
 
 
 def test_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
