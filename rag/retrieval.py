@@ -115,7 +115,8 @@ def retrieve(
                 f"use more than 0, up to {MAX_HALF_LIFE_DAYS}"
             )
         plan = replace(plan, recency=True)
-        config = replace(config, half_life_days=half_life_days)
+    # A per-request half-life travels beside the tuning, not inside it.
+    half_life = config.half_life_days if half_life_days is None else half_life_days
     if plan.recency:
         filters = with_question_dates(query, filters)
     vector = embed(query) if plan.dense else None
@@ -135,7 +136,7 @@ def retrieve(
         deadline.check("reranking")
     if plan.recency:
         dates = {i: _published(rows[i]) for i, _ in ranked[:pool] if i in rows}
-        ranked = decay(ranked[:pool], dates, config.half_life_days)
+        ranked = decay(ranked[:pool], dates, half_life)
     passages = [to_passage(rows[i], score, _scores(candidates, i)) for i, score in ranked[:pool] if i in rows]
     return _finish(plan, snapshot, candidates, passages, k, config)
 
