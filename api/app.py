@@ -27,7 +27,7 @@ from rag.embedder import EmbedderConfig
 from rag.engine import Engine
 from rag.feeds import FETCH_TIMEOUT_SECONDS
 from rag.types import Document, IngestReport
-from rag.watch import Poll, Watcher, parse_interval
+from rag.watch import Poll, Watcher
 
 DESCRIPTION = (
     "Answers questions about news summaries with sentences quoted from them, each cited to its "
@@ -156,7 +156,7 @@ def start_watching(app: FastAPI, stop: threading.Event) -> threading.Thread:
         app.state.metrics.observe_poll(poll)
         (log.warning if poll.outcome == "failed" else log.info)("feed %s", poll.line())
 
-    watcher = Watcher(settings.feeds, ingest, parse_interval(settings.feed_interval))
+    watcher = Watcher(settings.feeds, ingest, settings.feed_interval)
     thread = threading.Thread(target=watcher.run, args=(stop, report), name="newsrag-feeds", daemon=True)
     thread.start()
     return thread

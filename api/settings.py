@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="comma-separated RSS/Atom feed URLs to poll and ingest while serving",
     )
-    feed_interval: str = Field("10m", description="how often each feed is polled (90, 30s, 10m, 1h)")
+    feed_interval: float = Field(
+        600.0, description="how often each feed is polled, in seconds (90, 30s, 10m, 1h)"
+    )
     read_only: bool = Field(
         False,
         description="serve the store without writing to it (a read-only mount, a baked image): "
@@ -76,11 +78,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
         return value
 
-    @field_validator("feed_interval")
+    @field_validator("feed_interval", mode="before")
     @classmethod
-    def _interval(cls, value: str) -> str:
-        parse_interval(value)
-        return value
+    def _interval(cls, value: object) -> object:
+        return parse_interval(str(value))  # the same 1 s to 7 days for a number
 
     @model_validator(mode="after")
     def _feeds_need_writes(self) -> Settings:

@@ -176,14 +176,6 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     return Engine.open(args.store, config, embedder=embedder)
 
 
-def _require(text: str, what: str) -> None:
-    """Refuse a blank query or question before anything loads (the engine says the same)."""
-    from rag.errors import InvalidRequestError
-
-    if not text.strip():
-        raise InvalidRequestError(f"the {what} is empty: ask about something")
-
-
 def embedder_config(args: argparse.Namespace) -> EmbedderConfig:
     """The embedder the global --model and --backend options ask for (an unknown backend is refused)."""
     from rag.embedder import DEFAULT_BACKEND, EmbedderConfig
@@ -248,12 +240,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """newsrag search QUERY: the best passages with source and score."""
-    from rag.errors import InvalidRequestError
-    from rag.retrieval import MODES
+    from rag.limits import require_text
+    from rag.retrieval import plan_of
 
-    _require(args.query, "query")
-    if args.mode not in MODES:
-        raise InvalidRequestError(f"unknown retrieval mode {args.mode!r}; choose one of {', '.join(MODES)}")
+    require_text(args.query, "query")  # both before the model loads
+    plan_of(args.mode)
     with open_engine(args) as engine:
         passages = engine.search(args.query, k=args.k, mode=args.mode, half_life_days=args.half_life)
     if not passages:
@@ -271,7 +262,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """newsrag ask QUESTION: the answer with its citations and sources."""
-    _require(args.question, "question")
+    from rag.limits import require_text
+
+    require_text(args.question, "question")  # before the model loads
     with open_engine(args) as engine:
         answer = engine.ask(args.question, half_life_days=args.half_life)
     if answer.abstained:

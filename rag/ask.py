@@ -11,7 +11,7 @@ from rag.answer import ABSTAIN_MESSAGE, AnswerConfig, cite, compose, short_answe
 from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.followup import reading_question, resolve_query
-from rag.limits import MAX_TOP_K
+from rag.limits import MAX_TOP_K, require_text
 from rag.reading import Finding, read_candidates
 from rag.retrieval import DEFAULT_MODE, retrieve
 from rag.sentences import Asked, Candidate, gather_candidates
@@ -35,7 +35,7 @@ class Asking:
     snapshot: Snapshot
     reader: Reader
     retrieval: RetrievalConfig
-    config: AnswerConfig
+    answer: AnswerConfig
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ def gather_evidence(
     question's own words: the conversation picks the passages, the follow-up what is asked of
     them ("How long will they stay?" is not asked again of the sentence that answered where); then
     the reader reads the windows around the best of them."""
-    if not question.strip():
-        raise InvalidRequestError("the question is empty: ask about something")
+    require_text(question, "question")
     if not 1 <= k <= MAX_TOP_K:
         raise InvalidRequestError(f"top_k of {k} is out of range: use 1 to {MAX_TOP_K}")
     question = question.strip()
@@ -83,7 +82,7 @@ def gather_evidence(
         half_life_days=half_life_days,
         deadline=deadline,
     )
-    config = asking.config
+    config = asking.answer
     asked = Asked(question, query)
     rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
     candidates = gather_candidates(snapshot, asked, vectors[0], passages, rows, config.ranker)
@@ -115,7 +114,7 @@ def answer_question(
 ) -> Answer:
     """Engine.ask's body: a cited extractive answer, or an abstention with related passages."""
     started = time.perf_counter()
-    config = asking.config
+    config = asking.answer
     k = top_k or config.top_k
     evidence = gather_evidence(asking, question, filters, history, k, half_life_days, deadline)
     best = evidence.findings[0] if evidence.findings else None

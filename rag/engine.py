@@ -18,7 +18,7 @@ from rag.embedder import Embedder
 from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError, ReadOnlyError
 from rag.errors import StoreError as DomainStoreError
 from rag.ingest import build_records, content_hash
-from rag.limits import MAX_K
+from rag.limits import MAX_K, require_text
 from rag.loaders import parse_date, web_address
 from rag.reader import Reader, shared_reader
 from rag.retrieval import DEFAULT_MODE, retrieve, to_row_filter
@@ -143,8 +143,7 @@ class Engine:
 
         Past the deadline the work stops with OverBudgetError.
         """
-        if not query.strip():
-            raise InvalidRequestError("the query is empty: ask about something")
+        require_text(query, "query")
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
         return retrieve(

@@ -105,9 +105,7 @@ def retrieve(
     half_life_days turns on the recency stage with that half-life, whatever the mode; deadline is
     checked between stages.
     """
-    plan = PLANS.get(mode)
-    if plan is None:
-        raise InvalidRequestError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    plan = plan_of(mode)
     if half_life_days is not None:
         if not 0 < half_life_days <= MAX_HALF_LIFE_DAYS:
             raise InvalidRequestError(
@@ -139,6 +137,14 @@ def retrieve(
         ranked = decay(ranked[:pool], dates, half_life)
     passages = [to_passage(rows[i], score, _scores(candidates, i)) for i, score in ranked[:pool] if i in rows]
     return _finish(plan, snapshot, candidates, passages, k, config)
+
+
+def plan_of(mode: str) -> Plan:
+    """The stages a retrieval mode runs; an unknown mode is refused, naming the known ones."""
+    plan = PLANS.get(mode)
+    if plan is None:
+        raise InvalidRequestError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    return plan
 
 
 def fuse(plan: Plan, candidates: Candidates, config: RetrievalConfig) -> list[tuple[int, float]]:
