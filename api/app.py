@@ -23,11 +23,11 @@ from api.metrics import Metrics, ObserveRequests
 from api.schemas import metadata_value_schemas
 from api.settings import Settings, get_settings
 from rag.config import EngineConfig
-from rag.embedder import EmbedderConfig
 from rag.engine import Engine
-from rag.feeds import FETCH_TIMEOUT_SECONDS
+from rag.ingest.embedder import EmbedderConfig
+from rag.ingest.feeds import FETCH_TIMEOUT_SECONDS
+from rag.ingest.watch import Poll, Watcher
 from rag.types import Document, IngestReport
-from rag.watch import Poll, Watcher
 
 DESCRIPTION = (
     "Answers questions about news summaries with sentences quoted from them, each cited to its "
@@ -112,7 +112,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def open_engine(settings: Settings) -> Engine:
     """Load the model and open the store, seeding a new one with the shipped digest (one worker seeds)."""
     from rag.corpus import open_or_seed
-    from rag.embedder import shared_embedder
+    from rag.ingest.embedder import shared_embedder
 
     config = engine_config(settings)
     embedder = shared_embedder(config.embedder)

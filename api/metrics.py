@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from rag.engine import Engine
+    from rag.ingest.watch import Poll
     from rag.types import IngestReport
-    from rag.watch import Poll
 
 access_log = logging.getLogger("newsrag.access")
 disable_created_metrics()  # the *_created series only double the exposition's size

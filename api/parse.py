@@ -8,7 +8,7 @@ from typing import Any
 from api.errors import ApiError
 from api.schemas import DocumentIn
 from rag.errors import CorpusFormatError
-from rag.loaders import json_error, load_json, parse_record
+from rag.ingest.loaders import json_error, load_json, parse_record
 from rag.types import Document
 
 JSONL_TYPES = frozenset(

@@ -27,9 +27,9 @@ from api.schemas import (
     SearchResponse,
 )
 from rag.budget import Deadline
+from rag.ingest.loaders import NOT_BLANK_PATTERN
 from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
-from rag.loaders import NOT_BLANK_PATTERN
-from rag.retrieval import DEFAULT_MODE, MODES
+from rag.retrieve.pipeline import DEFAULT_MODE, MODES
 
 router = APIRouter(prefix="/v1", tags=["search"])
 META_PATTERN = f"{METADATA_KEY_PATTERN.removesuffix('$')}=[\\s\\S]{{0,{MAX_METADATA_VALUE_CHARS}}}$"

@@ -13,8 +13,7 @@ from api.deps import (
     check_metadata_filter,
     parse_bound,
 )
-from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
-from rag.loaders import (
+from rag.ingest.loaders import (
     ID_PATTERN,
     MAX_DOCUMENT_CHARS,
     MAX_FIELD_CHARS,
@@ -25,6 +24,7 @@ from rag.loaders import (
     NOT_BLANK_PATTERN,
     URL_PATTERN,
 )
+from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
 
 MAX_QUESTION_CHARS = 1000
 MAX_HISTORY = 10

@@ -9,9 +9,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from rag.embedder import BACKENDS, DEFAULT_BACKEND
-from rag.feeds import is_address
-from rag.watch import parse_interval
+from rag.ingest.embedder import BACKENDS, DEFAULT_BACKEND
+from rag.ingest.feeds import is_address
+from rag.ingest.watch import parse_interval
 
 
 class Settings(BaseSettings):

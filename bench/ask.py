@@ -20,7 +20,7 @@ import numpy as np
 from eval.datasets import load_dataset
 from eval.index_cache import open_indexed
 from rag.config import EngineConfig
-from rag.embedder import shared_embedder
+from rag.ingest.embedder import shared_embedder
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = REPO.parent / "shared" / "datasets" / "realtimeqa-news"

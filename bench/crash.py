@@ -23,7 +23,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1] / "tests")
 
 from test_reliability_crash import BATCH, run_trial, write_corpus  # noqa: E402
 
-from rag.embedder import shared_embedder  # noqa: E402
+from rag.ingest.embedder import shared_embedder  # noqa: E402
 
 
 def main() -> int:

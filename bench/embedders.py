@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.embedder import BACKENDS, Embedder, EmbedderConfig
+from rag.ingest.embedder import BACKENDS, Embedder, EmbedderConfig
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 QUALITY = {  # name: (folder, extra eval arguments)

@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.chunking import chunk_document
 from rag.config import EngineConfig
-from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
-from rag.loaders import load_documents
-from rag.text import sentence_spans
+from rag.ingest.chunking import chunk_document
+from rag.ingest.embedder import Embedder, shared_embedder
+from rag.ingest.loaders import load_documents
+from rag.language.text import sentence_spans
 from rag.types import Document
 
 REPO = Path(__file__).resolve().parents[1]

@@ -36,9 +36,9 @@ import httpx
 import numpy as np
 
 from rag.config import EngineConfig
-from rag.embedder import EmbedderConfig, shared_embedder
 from rag.engine import Engine
-from rag.loaders import parse_record
+from rag.ingest.embedder import EmbedderConfig, shared_embedder
+from rag.ingest.loaders import parse_record
 from rag.types import Document
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "realtimeqa-news"

@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.chunking import chunk_document
 from rag.config import EngineConfig
-from rag.embedder import EmbedderConfig, shared_embedder
 from rag.engine import Engine
-from rag.ingest import embedding_input
-from rag.loaders import parse_record
-from rag.text import sentence_spans
+from rag.ingest.chunking import chunk_document
+from rag.ingest.embedder import EmbedderConfig, shared_embedder
+from rag.ingest.loaders import parse_record
+from rag.ingest.records import embedding_input
+from rag.language.text import sentence_spans
 from rag.types import Document
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "scifact" / "corpus.jsonl"

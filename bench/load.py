@@ -131,7 +131,7 @@ def unsearchable(url: str, documents: list[dict[str, str]]) -> dict[str, list[st
     """New documents a search misses: lexical top 1 for the place name, hybrid top 10 for name + "ferry".
 
     Also hybrid top 10 for the name alone: when one document matches the query's terms, score
-    fusion's min-max leaves the lexical list constant and the match is lost (rag/fusion.py).
+    fusion's min-max leaves the lexical list constant and the match is lost (rag/retrieve/fusion.py).
     """
     checks = {
         "lexical top 1": ("{name}", 1, "lexical"),

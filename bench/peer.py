@@ -34,8 +34,8 @@ from sentence_transformers import SentenceTransformer
 
 from bench.http import DATASET, DEFAULT_STORE, build_store, load_corpus, load_questions
 from rag.config import EngineConfig
-from rag.embedder import EmbedderConfig, shared_embedder
 from rag.engine import Engine
+from rag.ingest.embedder import EmbedderConfig, shared_embedder
 
 
 def peer_ingest(model: SentenceTransformer, texts: list[str]) -> tuple[faiss.Index, float]:

@@ -23,9 +23,9 @@ import numpy as np
 
 from eval.answer_metrics import exact_match, f1
 from eval.datasets import load_dataset, select_queries
-from rag.reader import MODEL_FILE, Reader, shared_reader
-from rag.reader_input import window_around, window_budget
-from rag.text import sentence_spans
+from rag.compose.reader import MODEL_FILE, Reader, shared_reader
+from rag.compose.reader_input import window_around, window_budget
+from rag.language.text import sentence_spans
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "squad-v2.0-dev"
 

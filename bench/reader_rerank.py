@@ -26,11 +26,11 @@ from eval.harness import as_of_filters
 from eval.index_cache import open_indexed
 from eval.metrics import ndcg
 from eval.runner import rank_documents
+from rag.compose.reader_input import window_around, window_budget
 from rag.config import EngineConfig
-from rag.embedder import shared_embedder
 from rag.engine import Engine
-from rag.reader_input import window_around, window_budget
-from rag.text import sentence_spans
+from rag.ingest.embedder import shared_embedder
+from rag.language.text import sentence_spans
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 WEIGHTS = (0.1, 0.25, 0.5, 1.0, 2.0)

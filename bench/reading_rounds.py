@@ -24,10 +24,10 @@ from typing import Any
 from eval.datasets import load_dataset, select_queries
 from eval.harness import Plan, as_of_filters, evaluate
 from eval.index_cache import open_indexed
+from rag.compose.reader import Reader
 from rag.config import EngineConfig
-from rag.embedder import shared_embedder
 from rag.engine import Engine
-from rag.reader import Reader
+from rag.ingest.embedder import shared_embedder
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("answer_hit", "answer_hit_first", "em", "f1", "abstention_precision", "abstention_recall")

@@ -36,7 +36,7 @@ import numpy as np
 
 from bench.http import DATASET, DEFAULT_STORE, Phase, build_store, load_questions, run_phase, start_server
 from index.vectors import VectorIndex, VectorPolicy, default_policy
-from rag.embedder import shared_embedder
+from rag.ingest.embedder import shared_embedder
 
 SCALE_STORE = Path(__file__).resolve().parent / ".cache" / "scale"
 NOISE_NORM = 0.3

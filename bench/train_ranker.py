@@ -33,13 +33,13 @@ from sklearn.model_selection import GroupKFold
 
 from eval.datasets import load_dataset
 from index.atomic import write_text_atomic
-from rag.candidates import gather
-from rag.embedder import shared_embedder
 from rag.engine import Engine
-from rag.lexical import fts_query
-from rag.ranker_model import LogisticRanker, Tree, TreeRanker, ranker_json
-from rag.rerank import DEFAULT_RANKER, FEATURES, feature_matrix
-from rag.retrieval import DEFAULT_CONFIG, PLANS, fuse
+from rag.ingest.embedder import shared_embedder
+from rag.retrieve.candidates import gather
+from rag.retrieve.lexical import fts_query
+from rag.retrieve.pipeline import DEFAULT_CONFIG, PLANS, fuse
+from rag.retrieve.ranker_model import LogisticRanker, Tree, TreeRanker, ranker_json
+from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, feature_matrix
 
 TREE_PARAMS = {
     "n_estimators": 200,

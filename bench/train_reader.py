@@ -5,7 +5,7 @@
 
 Data (../shared/datasets): SQuAD train fragments (all), SQuAD 2.0 dev articles of the "train"
 split (eval/splits.py), RealTimeQA 2020-2021 questions whose answer is in the evidence. Each
-question gives windows (rag/reader_input.py) of its paragraph: the one around the answer's
+question gives windows (rag/compose/reader_input.py) of its paragraph: the one around the answer's
 sentence (the span is the label) and the two other windows that share most words with the
 question (no answer: the label is [CLS]); an unanswerable question gives its two closest windows.
 A SQuAD question also gets --elsewhere windows from other paragraphs of its article (the one that
@@ -33,8 +33,8 @@ from tqdm import tqdm
 
 from eval.splits import rtqa_split, squad_article, squad_splits
 from index.atomic import write_atomic
-from rag.reader_input import MAX_TOKENS, window_around, window_budget
-from rag.text import sentence_spans
+from rag.compose.reader_input import MAX_TOKENS, window_around, window_budget
+from rag.language.text import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
@@ -423,7 +423,7 @@ def train(args: argparse.Namespace) -> None:
 
 def export(args: argparse.Namespace) -> None:
     """The checkpoint as ONNX: fp32 under --out, the fused int8 file under rag/models, and its card."""
-    from rag.onnx_encoder import _quantise
+    from rag.ingest.onnx_encoder import _quantise
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)

@@ -1,9 +1,9 @@
-"""Calibrate the answer stage on dev data only, and write rag/calibration.json.
+"""Calibrate the answer stage on dev data only, and write rag/models/calibration.json.
 
 Run: python -m eval.calibrate [--ranker-squad N] [--squad N]. Two fits, in order:
 
 1. The sentence ranker, which picks the windows the reader reads: a listwise logit over
-   rag/sentences.py's features, on SQuAD 2.0 dev questions of the reader's "train" articles and
+   rag/compose/sentences.py's features, on SQuAD 2.0 dev questions of the reader's "train" articles and
    RealTimeQA 2020-2021 questions whose answer is in the evidence (eval/splits.py).
 2. With that ranker, the reader's confidence: a logistic regression over READER_FEATURES of each
    window the reader reads (label: the sentence holding its span holds a gold answer), the
@@ -34,17 +34,17 @@ from eval.answer_metrics import contains_answer
 from eval.datasets import Dataset, load_dataset, select_queries
 from eval.index_cache import open_indexed
 from index.atomic import write_text_atomic
-from rag.answer import AnswerConfig
-from rag.ask import gather_evidence
+from rag.compose.answer import CALIBRATION_FILE, AnswerConfig
+from rag.compose.ask import gather_evidence
+from rag.compose.reader import CARD_FILE
+from rag.compose.reading import READER_FEATURES
+from rag.compose.sentences import FEATURES, LinearModel
 from rag.config import EngineConfig
-from rag.embedder import shared_embedder
 from rag.engine import Engine
-from rag.reader import CARD_FILE
-from rag.reading import READER_FEATURES
-from rag.sentences import FEATURES, LinearModel
+from rag.ingest.embedder import shared_embedder
 
 REPO = Path(__file__).resolve().parents[1]
-CALIBRATION = REPO / "rag" / "calibration.json"
+CALIBRATION = CALIBRATION_FILE
 SHARED = REPO.parent / "shared" / "datasets"
 REPEATS = 3  # cross-validation runs, each with its own draw of folds
 RELATED_QUANTILE = 0.05  # the floor keeps this share of passages from the right document out
@@ -178,7 +178,7 @@ def best_findings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per question, the probability of its most probable finding and whether the answer composed
     from it is right to give: a shown finding (the best, and up to max_sentences - 1 more at least
-    support_share as probable, as rag.answer.compose shows them) holds a gold answer. 0 and
+    support_share as probable, as rag.compose.answer.compose shows them) holds a gold answer. 0 and
     "right to abstain" when the reader read nothing."""
     config = config or AnswerConfig()
     probabilities, right = [], []

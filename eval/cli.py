@@ -87,9 +87,9 @@ def _positive(value: str) -> int:
 
 
 def parse_modes(text: str | None) -> tuple[str, ...]:
-    """The requested modes, validated against rag.retrieval.MODES as it is at run time."""
+    """The requested modes, validated against rag.retrieve.pipeline.MODES as it is at run time."""
     from rag.errors import InvalidRequestError
-    from rag.retrieval import MODES
+    from rag.retrieve.pipeline import MODES
 
     if text is None:
         return tuple(MODES)
@@ -189,9 +189,9 @@ def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, In
     from tqdm import tqdm
 
     from eval.index_cache import open_indexed
-    from rag.chunking import ChunkingConfig
     from rag.config import EngineConfig
-    from rag.embedder import DEFAULT_BACKEND, EmbedderConfig, shared_embedder
+    from rag.ingest.chunking import ChunkingConfig
+    from rag.ingest.embedder import DEFAULT_BACKEND, EmbedderConfig, shared_embedder
 
     chunking = ChunkingConfig()
     if args.chunk_tokens is not None or args.overlap_tokens is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from eval.splits import Split, rtqa_split, squad_article, squad_splits
 from rag.errors import CorpusFormatError, InvalidRequestError
-from rag.loaders import parse_date
+from rag.ingest.loaders import parse_date
 from rag.types import Document
 
 CORPUS_FILE = "corpus.jsonl"

@@ -25,8 +25,8 @@ from eval.scoring import (
     select_answered,
     select_judged,
 )
+from rag.compose.followup import resolve_query
 from rag.errors import InvalidRequestError, NewsragError
-from rag.followup import resolve_query
 from rag.types import Filters, Turn
 
 NO_KEY = AnswerKey(())

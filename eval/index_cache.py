@@ -13,8 +13,8 @@ from pathlib import Path
 from eval.datasets import Dataset
 from index.atomic import write_text_atomic
 from rag.config import EngineConfig
-from rag.embedder import Embedder
 from rag.engine import Engine, manifest_for
+from rag.ingest.embedder import Embedder
 
 MARKER = "eval-cache.json"  # written last: its presence means the ingest completed
 MAPPING_VERSION = 1  # bump when eval.datasets maps BEIR records to Documents differently

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.embedder import EmbedderConfig
     from rag.engine import Engine
+    from rag.ingest.embedder import EmbedderConfig
 
 DEFAULT_STORE = ".newsrag"
 HALF_LIFE_HELP = "favour recent news: scores halve with every DAYS of age (default: no decay)"
@@ -129,7 +129,7 @@ def _positive(value: str) -> int:
 
 
 def _interval(value: str) -> float:
-    from rag.watch import parse_interval
+    from rag.ingest.watch import parse_interval
 
     try:
         return parse_interval(value)
@@ -158,9 +158,9 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     from index.store import DB_NAME
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
-    from rag.embedder import shared_embedder
     from rag.engine import Engine
     from rag.errors import StoreError
+    from rag.ingest.embedder import shared_embedder
 
     config = EngineConfig(embedder=embedder_config(args))  # an unknown backend is refused first
     seed = not args.store_named and not create
@@ -178,7 +178,7 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
 
 def embedder_config(args: argparse.Namespace) -> EmbedderConfig:
     """The embedder the global --model and --backend options ask for (an unknown backend is refused)."""
-    from rag.embedder import DEFAULT_BACKEND, EmbedderConfig
+    from rag.ingest.embedder import DEFAULT_BACKEND, EmbedderConfig
 
     return EmbedderConfig(model_path=args.model, backend=args.backend or DEFAULT_BACKEND)
 
@@ -189,7 +189,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from rag.loaders import load_documents
+    from rag.ingest.loaders import load_documents
 
     loaded = load_documents(args.paths, source=args.source)
     for rejected in loaded.rejected:
@@ -215,8 +215,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """newsrag watch URL...: poll the feeds, one line per poll, until interrupted (or --once)."""
     import threading
 
-    from rag.feeds import is_address
-    from rag.watch import Poll, Watcher
+    from rag.ingest.feeds import is_address
+    from rag.ingest.watch import Poll, Watcher
 
     bad = [url for url in args.urls if not is_address(url)]
     if bad:
@@ -241,7 +241,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     """newsrag search QUERY: the best passages with source and score."""
     from rag.limits import require_text
-    from rag.retrieval import plan_of
+    from rag.retrieve.pipeline import plan_of
 
     require_text(args.query, "query")  # both before the model loads
     plan_of(args.mode)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.answer import AnswerConfig
-from rag.chunking import ChunkingConfig
-from rag.embedder import EmbedderConfig
-from rag.retrieval import RetrievalConfig
+from rag.compose.answer import AnswerConfig
+from rag.ingest.chunking import ChunkingConfig
+from rag.ingest.embedder import EmbedderConfig
+from rag.retrieve.pipeline import RetrievalConfig
 
 
 @dataclass(frozen=True)

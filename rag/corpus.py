@@ -6,9 +6,9 @@ from pathlib import Path
 
 from index.store import DB_NAME
 from rag.config import EngineConfig
-from rag.embedder import Embedder
 from rag.engine import Engine
-from rag.loaders import load_documents
+from rag.ingest.embedder import Embedder
+from rag.ingest.loaders import load_documents
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_CORPUS = DATA_DIR / "news-digest.txt"

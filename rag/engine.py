@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 
 from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Snapshot, Store, StoreError
-from rag.ask import Asking, answer_question
 from rag.budget import NO_DEADLINE, Deadline
-from rag.chunking import ENCODING
+from rag.compose.ask import Asking, answer_question
+from rag.compose.reader import Reader, shared_reader
 from rag.config import EngineConfig
-from rag.embedder import Embedder
 from rag.errors import CorpusFormatError, IndexMismatchError, InvalidRequestError, ReadOnlyError
 from rag.errors import StoreError as DomainStoreError
-from rag.ingest import build_records, content_hash
+from rag.ingest.chunking import ENCODING
+from rag.ingest.embedder import Embedder
+from rag.ingest.loaders import parse_date, web_address
+from rag.ingest.records import build_records, content_hash
 from rag.limits import MAX_K, require_text
-from rag.loaders import parse_date, web_address
-from rag.reader import Reader, shared_reader
-from rag.retrieval import DEFAULT_MODE, retrieve, to_row_filter
+from rag.retrieve.pipeline import DEFAULT_MODE, retrieve, to_row_filter
 from rag.types import (
     Answer,
     Document,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag.corpus import DEFAULT_CORPUS
-from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
-from rag.loaders import load_documents
+from rag.ingest.embedder import Embedder, shared_embedder
+from rag.ingest.loaders import load_documents
 from rag.types import Document
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.compose.followup import is_elliptical
+from rag.compose.reader import Reader, Reading
+from rag.compose.reading import leans_back
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
-from rag.followup import is_elliptical
-from rag.reader import Reader, Reading
-from rag.reading import leans_back
 from rag.types import Answer, Document, Turn
 
 PATRIOT = "5df9e3f3ff27d6f8"

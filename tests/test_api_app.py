@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from api import routes_static
 from api.app import create_app
 from api.settings import Settings
-from rag.embedder import Embedder
 from rag.engine import Engine
+from rag.ingest.embedder import Embedder
 from rag.types import Document
 
 KEY = "test-key"

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.convert import answer_out
 from api.settings import Settings
-from rag.embedder import Embedder
 from rag.engine import Engine
+from rag.ingest.embedder import Embedder
 from rag.types import Answer, AnswerSentence, Citation, Passage, ShortAnswer, Source
 from rag.types import Document as Doc
 
 needs_ask = pytest.mark.skipif(
-    not hasattr(Engine, "ask"), reason="Engine.ask (rag/answer.py) has not landed yet"
+    not hasattr(Engine, "ask"), reason="Engine.ask (rag/compose/answer.py) has not landed yet"
 )
 PATRIOT_QUESTION = "Where will Germany deploy Patriot missile units?"
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app, engine_config
 from api.settings import Settings, get_settings
-from rag.embedder import Embedder
 from rag.engine import Engine
+from rag.ingest.embedder import Embedder
 from rag.types import Document
 
 KEY = "s3cret-key"

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app, engine_config
 from api.deps import parse_bound
 from api.settings import Settings
-from rag.embedder import Embedder
 from rag.engine import Engine
+from rag.ingest.embedder import Embedder
 from rag.types import Document
 
 KEY = "schema-key"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import ChunkingConfig, chunk_document
-from rag.embedder import Embedder
+from rag.ingest.chunking import ChunkingConfig, chunk_document
+from rag.ingest.embedder import Embedder
 from rag.types import Document
 
 

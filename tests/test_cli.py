@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsrag.cli import main
-from rag.embedder import Embedder
+from rag.ingest.embedder import Embedder
 
 
 def _run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[int, str, str]:
@@ -113,12 +113,12 @@ def test_a_named_store_that_is_not_there_is_an_error_not_a_new_store(
 
 def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make loading the model fail the test: what is checked here must be checked before it."""
-    import rag.embedder
+    import rag.ingest.embedder
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(rag.embedder, "shared_embedder", refuse)
+    monkeypatch.setattr(rag.ingest.embedder, "shared_embedder", refuse)
 
 
 def test_bad_arguments_are_refused_before_the_model_loads(

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from api.settings import Settings
 from newsrag.cli import main
 from rag import onnx_encoder
-from rag.embedder import Embedder, EmbedderConfig, shared_embedder
 from rag.errors import InvalidRequestError, ModelNotFoundError
+from rag.ingest.embedder import Embedder, EmbedderConfig, shared_embedder
 
 LONG = (
     "The central bank left its benchmark rate unchanged on Thursday, saying inflation had eased "

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import ChunkingConfig
 from rag.config import EngineConfig
-from rag.embedder import Embedder
 from rag.engine import Engine
 from rag.errors import IndexMismatchError, InvalidRequestError
+from rag.ingest.chunking import ChunkingConfig
+from rag.ingest.embedder import Embedder
 from rag.types import Document, Filters
 
 PATRIOT = "5df9e3f3ff27d6f8"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from eval.calibrate import ReaderExample, best_findings, cross_validate, related_floor
-from rag.reading import READER_FEATURES
-from rag.sentences import LinearModel
+from rag.compose.reading import READER_FEATURES
+from rag.compose.sentences import LinearModel
 
 ANSWERABILITY_ONLY = LinearModel(0.0, (1.0,) + (0.0,) * (len(READER_FEATURES) - 1))
 

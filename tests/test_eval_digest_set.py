@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rag.loaders import load_documents
+from rag.ingest.loaders import load_documents
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO / "data" / "eval"

@@ -13,10 +13,10 @@ from eval.datasets import load_dataset
 from eval.harness import Plan, evaluate, write_outputs
 from eval.index_cache import IndexInfo
 from newsrag.cli import main
-from rag.embedder import Embedder, shared_embedder
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
-from rag.retrieval import MODES
+from rag.ingest.embedder import Embedder, shared_embedder
+from rag.retrieve.pipeline import MODES
 from rag.types import Passage
 
 CORPUS = {

@@ -14,12 +14,12 @@ from typing import ClassVar
 
 import pytest
 
-import rag.feeds
+import rag.ingest.feeds
 from newsrag.cli import main
-from rag.embedder import Embedder
 from rag.engine import Engine
-from rag.feeds import html_to_text
-from rag.loaders import load_documents
+from rag.ingest.embedder import Embedder
+from rag.ingest.feeds import html_to_text
+from rag.ingest.loaders import load_documents
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>The Northern Ledger &amp; Co</title>
@@ -137,7 +137,7 @@ def test_ingest_fetches_feeds_and_a_second_poll_duplicates_nothing(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(rag.feeds, "FETCH_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(rag.ingest.feeds, "FETCH_TIMEOUT_SECONDS", 1)
     store = tmp_path / "s"
     urls = [
         f"{server}/ledger.rss",
@@ -167,7 +167,7 @@ def test_ingest_fetches_feeds_and_a_second_poll_duplicates_nothing(
 def test_watch_polls_conditionally_updates_edits_and_backs_off_a_feed_that_is_down(
     server: str, tmp_path: Path, embedder: Embedder
 ) -> None:
-    from rag.watch import RETRY_FIRST_SECONDS, Watcher
+    from rag.ingest.watch import RETRY_FIRST_SECONDS, Watcher
 
     now = [0.0]
     with Engine.open(tmp_path / "s", embedder=embedder) as engine:

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.settings import Settings
-from rag.chunking import ChunkingConfig, chunk_document, split_spans
-from rag.embedder import Embedder
 from rag.engine import Engine
 from rag.errors import CorpusFormatError
-from rag.loaders import MAX_METADATA_DEPTH, MAX_TITLE_CHARS, iter_digest, parse_record
-from rag.text import MAX_SENTENCE_CHARS, sentence_spans
+from rag.ingest.chunking import ChunkingConfig, chunk_document, split_spans
+from rag.ingest.embedder import Embedder
+from rag.ingest.loaders import MAX_METADATA_DEPTH, MAX_TITLE_CHARS, iter_digest, parse_record
+from rag.language.text import MAX_SENTENCE_CHARS, sentence_spans
 from rag.types import Document
 
 KEY = "k3y"
@@ -350,18 +350,18 @@ class Clock:
 def test_a_question_past_its_budget_stops_before_the_reader_runs(
     digest_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.ask
+    import rag.compose.ask
     from rag.budget import Deadline
     from rag.errors import OverBudgetError
 
     clock, reads = Clock(), []
-    ranked = rag.ask.gather_candidates
+    ranked = rag.compose.ask.gather_candidates
 
     def slow_ranking(*args: Any, **kwargs: Any) -> Any:
         clock.now += 5.0  # ranking the sentences took five seconds
         return ranked(*args, **kwargs)
 
-    monkeypatch.setattr(rag.ask, "gather_candidates", slow_ranking)
+    monkeypatch.setattr(rag.compose.ask, "gather_candidates", slow_ranking)
     read = digest_engine.reader.read
     monkeypatch.setattr(digest_engine.reader, "read", lambda *a: reads.append(a) or read(*a))
     question = "Where will Germany deploy Patriot missile units?"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from rag.corpus import DEFAULT_CORPUS
 from rag.errors import CorpusFormatError
-from rag.loaders import iter_digest, iter_jsonl, load_documents, parse_record
-from rag.text import content_id
+from rag.ingest.loaders import iter_digest, iter_jsonl, load_documents, parse_record
+from rag.language.text import content_id
 from rag.types import Document, Rejected
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.compose.reader import CARD_FILE, MODEL_FILE, Reader, shared_reader
+from rag.compose.reader_input import window_around, window_budget
 from rag.errors import ModelNotFoundError
-from rag.reader import CARD_FILE, MODEL_FILE, Reader, shared_reader
-from rag.reader_input import window_around, window_budget
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.vectors import VectorIndex
-from rag.embedder import Embedder
 from rag.engine import Engine
-from rag.loaders import load_documents
+from rag.ingest.embedder import Embedder
+from rag.ingest.loaders import load_documents
 
 REPO = Path(__file__).resolve().parents[1]
 NEWSRAG = REPO / ".venv" / "bin" / "newsrag"

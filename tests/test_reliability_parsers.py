@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.errors import CorpusFormatError
-from rag.loaders import iter_digest, iter_jsonl, parse_record
+from rag.ingest.loaders import iter_digest, iter_jsonl, parse_record
 from rag.types import Document, Rejected
 
 _SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)

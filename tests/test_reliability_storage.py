@@ -14,8 +14,8 @@ import pytest
 
 from index.vectors import VectorIndex
 from newsrag.cli import main
-from rag.embedder import Embedder
 from rag.engine import Engine
+from rag.ingest.embedder import Embedder
 from rag.types import Document
 
 REPO = Path(__file__).resolve().parents[1]

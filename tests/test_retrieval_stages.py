@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.dedupe import collapse_duplicates, jaccard, shingles
-from rag.diversity import mmr
 from rag.errors import InvalidRequestError, ModelNotFoundError
-from rag.fusion import normalise, reciprocal_rank_fusion, score_fusion
-from rag.lexical import fts_query, query_terms
-from rag.ranker_model import FORMAT, LogisticRanker, Tree, TreeRanker, ranker_json, read_ranker
-from rag.recency import decay, question_dates, with_question_dates
-from rag.rerank import DEFAULT_RANKER, FEATURES, load_ranker
+from rag.language.dates import question_dates
+from rag.language.terms import query_terms
+from rag.retrieve.dedupe import collapse_duplicates, jaccard, shingles
+from rag.retrieve.diversity import mmr
+from rag.retrieve.fusion import normalise, reciprocal_rank_fusion, score_fusion
+from rag.retrieve.lexical import fts_query
+from rag.retrieve.ranker_model import FORMAT, LogisticRanker, Tree, TreeRanker, ranker_json, read_ranker
+from rag.retrieve.recency import decay, with_question_dates
+from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, load_ranker
 from rag.types import Filters, Passage
 
 

@@ -10,7 +10,8 @@ import snowballstemmer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.text import _content_words, _stem, sentence_spans, stems
+from rag.language.terms import _content_words, _stem, stems
+from rag.language.text import sentence_spans
 
 
 def _sentences(text: str) -> list[str]:
@@ -57,7 +58,7 @@ def test_spans_are_ordered_trimmed_and_cover_every_word(text: str) -> None:
 
 
 def test_question_view_weighs_the_question_s_terms_found_in_a_document() -> None:
-    from rag.sentences import Asked, QuestionView
+    from rag.compose.sentences import Asked, QuestionView
 
     question = "How many Patriot batteries does the US keep in Poland’s east?"
     view = QuestionView.of(Asked(question, question), {}, 1.0)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rag.feeds import fetch
-from rag.loaders import iter_feed
+from rag.ingest.feeds import fetch
+from rag.ingest.loaders import iter_feed
 from rag.types import Document, IngestReport
 
 RETRY_FIRST_SECONDS = 30.0  # then doubled on each failure in a row, up to the interval

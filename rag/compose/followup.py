@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.language.terms import whole_words
 from rag.types import Turn
 
-_WORD = re.compile(r"[\w’'-]+", re.UNICODE)
 _REFERRING = frozenset("it its they them their theirs he him his she her this that these those there".split())
 _QUESTION_WORDS = frozenset("what who whom whose when where which why how".split())
 _OPENERS = re.compile(
@@ -17,7 +17,7 @@ _OPENERS = re.compile(
 
 def needs_context(question: str) -> bool:
     """True when the question leans on an earlier one: it refers back, or is too short to stand alone."""
-    words = [w.lower() for w in _WORD.findall(question)]
+    words = whole_words(question)
     if _OPENERS.match(question):
         return True
     if any(w in _REFERRING for w in words):
@@ -33,7 +33,7 @@ def is_elliptical(question: str) -> bool:
     opener = _OPENERS.match(question)
     if opener is None:
         return False
-    rest = {w.lower() for w in _WORD.findall(question[opener.end() :])}
+    rest = set(whole_words(question[opener.end() :]))
     return not rest & _QUESTION_WORDS
 
 

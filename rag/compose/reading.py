@@ -1,8 +1,8 @@
 """The reading stage: the reader reads windows around the best candidate sentences and says where
 the answer is, how sure it is, or that these summaries do not say.
 
-Candidates come ranked by the cheap sentence ranker (rag/sentences.py); the reader reads the
-windows (rag/reader_input.py) around the first `windows` of them in one batch. Each window's best
+Candidates come ranked by the cheap sentence ranker (rag/compose/sentences.py); the reader reads the
+windows (rag/compose/reader_input.py) around the first `windows` of them in one batch. Each window's best
 span becomes a Finding: the sentence holding the span, the span's exact document offsets, and the
 probability that the sentence answers the question (a logistic over the reader's scores,
 calibrated on dev data by eval.calibrate).
@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.reader import Reader, Reading
-from rag.reader_input import Window, window_around, window_budget
-from rag.sentences import FEATURES, Candidate, LinearModel
+from rag.compose.reader import Reader, Reading
+from rag.compose.reader_input import Window, window_around, window_budget
+from rag.compose.sentences import FEATURES, Candidate, LinearModel
+from rag.language.terms import names_someone
 
 # The reader's scores of the window, the ranker's score of the sentence it was read around, and
 # the ranker's features of the sentence holding the span (retrieval evidence: out of fold they
@@ -121,7 +122,6 @@ def _read(
 _ASKS_A_NAME = re.compile(
     r"\b(?:full\s+)?name\s+of\b|\bwhat\s+is\s+(?:his|her|their|its)\s+(?:full\s+)?name\b", re.I
 )
-_NAMES = re.compile(r"\b[A-Z]")
 
 
 def admissible(question: str, findings: list[Finding], documents: Mapping[str, str]) -> list[Finding]:
@@ -129,7 +129,7 @@ def admissible(question: str, findings: list[Finding], documents: Mapping[str, s
     holds a capitalised word."""
     if not _ASKS_A_NAME.search(question):
         return findings
-    return [f for f in findings if _NAMES.search(documents[f.sentence.doc_id][f.span_start : f.span_end])]
+    return [f for f in findings if names_someone(documents[f.sentence.doc_id][f.span_start : f.span_end])]
 
 
 def leans_back(sentence: str) -> bool:

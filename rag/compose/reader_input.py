@@ -1,6 +1,6 @@
 """What the reader reads: a question and a window of one document's sentences around a candidate.
 
-Training (bench/train_reader.py) and answering (rag/reader.py) build windows here, so the model is
+Training (bench/train_reader.py) and answering (rag/compose/reader.py) build windows here, so the model is
 always asked the way it was taught. A window is one slice of the document's own text, from the
 start of a sentence to the end of a sentence: the candidate sentence, then its neighbours while
 they fit the token budget (the one before first, for the antecedent of "He" or "This", then the

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import CorpusFormatError
-from rag.feeds import FEED_SUFFIXES, feed_records, fetch_feed, is_address, looks_like_feed
-from rag.text import content_id
+from rag.ingest.feeds import FEED_SUFFIXES, feed_records, fetch_feed, is_address, looks_like_feed
+from rag.language.text import content_id
 from rag.types import Document, Rejected
 
 # What one document may hold (the same at the API and the CLI; docs/limits in the README).

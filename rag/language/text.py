@@ -1,19 +1,12 @@
-"""Text primitives with offsets: normalisation, content ids, sentence spans."""
+"""Text with offsets: normalisation, content ids and sentence spans (words are rag.language.terms)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import unicodedata
-from functools import lru_cache
-
-import snowballstemmer
 
 from rag.types import Span
-
-_STEMMER = snowballstemmer.stemmer("english")
-_STEMMER_LOCK = threading.Lock()
 
 # Abbreviations after which a period does not end a sentence (lower-cased, no period).
 _ABBREVIATIONS = frozenset(
@@ -187,42 +180,3 @@ def _paragraph_spans(text: str) -> list[Span]:
         if right > left:
             spans.append(Span(match.start() + left, match.start() + right))
     return spans
-
-
-_TERM = re.compile(r"[\w]+(?:[’'.-][\w]+)*", re.UNICODE)
-STOP_WORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have he her his how
-    i if in into is it its of on or our she so than that the their them then there these they this
-    those to was we were what when where which while who whom whose why will with would you about
-    after before also any many much more most not no other over some such up""".split()
-)
-
-
-def stems(text: str) -> list[str]:
-    """Content words (no stop words or possessives) as Snowball English stems, which fold plurals
-    themselves: transferring, transfer; deployed, deployment."""
-    return [_stem(word) for word in _content_words(text)]
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    with _STEMMER_LOCK:  # a stemmer keeps the word it works on: one thread at a time
-        return str(_STEMMER.stemWord(word))
-
-
-def content_terms(text: str) -> list[str]:
-    """Lower-cased words of text without stop words, with possessives and plural -s folded."""
-    return [
-        word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
-        for word in _content_words(text)
-    ]
-
-
-def _content_words(text: str) -> list[str]:
-    words = []
-    for raw in _TERM.findall(text.lower()):
-        word = re.sub(r"[’']s$", "", raw)
-        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        words.append(word)
-    return words

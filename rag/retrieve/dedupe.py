@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
 
+from rag.language.terms import words
 from rag.types import Passage
 
 DUPLICATE_COSINE = 0.95  # chunk vectors this close are one story told twice
 DUPLICATE_SHINGLES = 0.8  # or this share of word 5-grams in common (Jaccard)
 SHINGLE_WORDS = 5
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]:
     """The set of lower-cased word n-grams of text (the whole text when it is shorter than n words)."""
-    words = _WORD.findall(text.lower())
-    if len(words) <= size:
-        return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
+    tokens = words(text.lower())
+    if len(tokens) <= size:
+        return frozenset([tuple(tokens)]) if tokens else frozenset()
+    return frozenset(zip(*(tokens[i:] for i in range(size)), strict=False))
 
 
 def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:

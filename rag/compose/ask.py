@@ -7,21 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.answer import ABSTAIN_MESSAGE, AnswerConfig, cite, compose, short_answer
 from rag.budget import NO_DEADLINE, Deadline
+from rag.compose.answer import ABSTAIN_MESSAGE, AnswerConfig, cite, compose, short_answer
+from rag.compose.followup import reading_question, resolve_query
+from rag.compose.reading import Finding, read_candidates
+from rag.compose.sentences import Asked, Candidate, gather_candidates
 from rag.errors import InvalidRequestError
-from rag.followup import reading_question, resolve_query
 from rag.limits import MAX_TOP_K, require_text
-from rag.reading import Finding, read_candidates
-from rag.retrieval import DEFAULT_MODE, retrieve
-from rag.sentences import Asked, Candidate, gather_candidates
+from rag.retrieve.pipeline import DEFAULT_MODE, retrieve
 from rag.types import Answer, Filters, Passage, Turn
 
 if TYPE_CHECKING:
     from index import Snapshot
-    from rag.embedder import Embedder
-    from rag.reader import Reader
-    from rag.retrieval import RetrievalConfig
+    from rag.compose.reader import Reader
+    from rag.ingest.embedder import Embedder
+    from rag.retrieve.pipeline import RetrievalConfig
 
 RELATED = 3
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from rag.fusion import normalise
+from rag.retrieve.fusion import normalise
 from rag.types import Passage
 
 MMR_LAMBDA = 0.7  # weight of relevance against novelty

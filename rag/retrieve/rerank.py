@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -11,13 +10,14 @@ from typing import Any
 import numpy as np
 
 from index import ChunkRow, Snapshot
-from rag.candidates import Candidates
-from rag.fusion import rank_scores
-from rag.lexical import query_terms
-from rag.ranker_model import Ranker, read_ranker
-from rag.text import MAX_SENTENCE_CHARS
+from rag.language.terms import names_and_numbers, prefix_stem, query_terms, words
+from rag.language.text import MAX_SENTENCE_CHARS
+from rag.models import MODEL_DIR
+from rag.retrieve.candidates import Candidates
+from rag.retrieve.fusion import rank_scores
+from rag.retrieve.ranker_model import Ranker, read_ranker
 
-DEFAULT_RANKER = Path(__file__).with_name("models") / "ranker.json"
+DEFAULT_RANKER = MODEL_DIR / "ranker.json"
 FEATURES = (
     "dense",  # cosine of query and chunk vectors
     "dense_gap",  # cosine minus the best cosine in the pool
@@ -33,13 +33,11 @@ FEATURES = (
 )
 # Tried and dropped (no gain in cross-validation on the training splits): query-bigram adjacency,
 # title-term share, chunks of the same document in the pool, time clustering of the pool.
-_WORD = re.compile(r"\w+", re.UNICODE)
-_ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+|\b\d[\d.,:/]*\b")
 
 
 @lru_cache(maxsize=4)
 def load_ranker(path: Path) -> Ranker:
-    """The ranker stored at path (read once per process); see rag.ranker_model for the format."""
+    """The ranker stored at path (read once per process); see rag.retrieve.ranker_model for the format."""
     return read_ranker(path, FEATURES)
 
 
@@ -121,19 +119,14 @@ def _best_sentences(snapshot: Snapshot, vector: np.ndarray, rows: Sequence[Chunk
 
 def _lexical_matches(query: str, rows: Sequence[ChunkRow]) -> dict[str, np.ndarray]:
     """Per chunk: the shares of the query's terms and of its entities that the chunk (or title) contains."""
-    terms = [_stem(w) for w in _WORD.findall(" ".join(query_terms(query)))]
-    entities = {e.lower() for e in _ENTITY.findall(query)}
+    terms = [prefix_stem(w) for w in words(" ".join(query_terms(query)))]
+    entities = names_and_numbers(query)
     columns: dict[str, list[float]] = {"coverage": [], "entities": []}
     for row in rows:
         text = f"{row.title or ''} {row.text}".lower()
-        columns["coverage"].append(_share(terms, {_stem(w) for w in _WORD.findall(text)}))
+        columns["coverage"].append(_share(terms, {prefix_stem(w) for w in words(text)}))
         columns["entities"].append(sum(e in text for e in entities) / len(entities) if entities else 0.0)
     return {name: np.asarray(values) for name, values in columns.items()}
-
-
-def _stem(word: str) -> str:
-    """A crude stem: the first five characters (enough to match plural and tense variants)."""
-    return word[:5]
 
 
 def _share(wanted: Sequence[object], present: set[Any]) -> float:
