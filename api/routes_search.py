@@ -29,7 +29,8 @@ from api.schemas import (
 from rag.budget import Deadline
 from rag.ingest.loaders import NOT_BLANK_PATTERN
 from rag.limits import MAX_HALF_LIFE_DAYS, MAX_TOP_K
-from rag.retrieve.pipeline import DEFAULT_MODE, MODES
+from rag.retrieve.pipeline import MODES
+from rag.types import DEFAULT_MODE
 
 router = APIRouter(prefix="/v1", tags=["search"])
 META_PATTERN = f"{METADATA_KEY_PATTERN.removesuffix('$')}=[\\s\\S]{{0,{MAX_METADATA_VALUE_CHARS}}}$"

@@ -24,6 +24,7 @@ from eval.index_cache import open_indexed
 from rag.config import EngineConfig
 from rag.ingest.embedder import shared_embedder
 from rag.retrieve.pipeline import MODES, retrieve
+from rag.types import Query
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = REPO.parent / "shared" / "datasets" / "realtimeqa-news"
@@ -50,13 +51,13 @@ def main() -> None:
     timings: dict[str, list[float]] = {mode: [] for mode in modes}
     for question, vector in zip(questions, vectors, strict=True):  # warm-up: caches, lazy loads
         for mode in modes:
-            retrieve(snapshot, question, lambda _, v=vector: v, args.k, None, mode)
+            retrieve(snapshot, Query(question, args.k, mode, vector=vector), embedder.embed)
         break
     for _ in range(args.rounds):
         for question, vector in zip(questions, vectors, strict=True):
             for mode in modes:
                 started = time.perf_counter()
-                retrieve(snapshot, question, lambda _, v=vector: v, args.k, None, mode)
+                retrieve(snapshot, Query(question, args.k, mode, vector=vector), embedder.embed)
                 timings[mode].append((time.perf_counter() - started) * 1000)
     stats = engine.stats()
     rows = {

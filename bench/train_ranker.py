@@ -35,11 +35,10 @@ from eval.datasets import load_dataset
 from index.atomic import write_text_atomic
 from rag.engine import Engine
 from rag.ingest.embedder import shared_embedder
-from rag.retrieve.candidates import gather
 from rag.retrieve.lexical import fts_query
-from rag.retrieve.pipeline import DEFAULT_CONFIG, PLANS, fuse
+from rag.retrieve.pipeline import DEFAULT_CONFIG, PLANS, fuse, gather
 from rag.retrieve.ranker_model import LogisticRanker, Tree, TreeRanker, ranker_json
-from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, feature_matrix
+from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, feature_matrix, sentence_ranges
 
 TREE_PARAMS = {
     "n_estimators": 200,
@@ -73,11 +72,14 @@ def pools_for(dataset_dir: Path, store: Path, split: str, queries: str, before: 
     pools = []
     for qid, vector in zip(qids, vectors, strict=True):
         query, relevant = dataset.queries[qid], dataset.relevant(qid)
-        candidates = gather(snapshot, vector, fts_query(query), config.depth, None, config.lexical_weights)
+        candidates = gather(
+            snapshot, vector, fts_query(query), config.depth, None, config.lexical_weights, True
+        )
         ranked = fuse(PLANS["hybrid"], candidates, config)[: config.rerank_depth]
         rows = snapshot.chunks([i for i, _ in ranked])
         ranked = [(i, s) for i, s in ranked if i in rows]
-        matrix = feature_matrix(snapshot, query, vector, ranked, candidates, rows)
+        sentences = snapshot.sentences(sentence_ranges(rows[i] for i, _ in ranked))
+        matrix = feature_matrix(query, vector, ranked, candidates, rows, sentences)
         doc_ids = [rows[i].doc_id for i, _ in ranked]
         labels = np.asarray([1 if d in relevant else 0 for d in doc_ids])
         pools.append(Pool(dataset_dir.name, matrix, labels, doc_ids, len(relevant)))

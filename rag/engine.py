@@ -21,13 +21,15 @@ from rag.ingest.embedder import Embedder
 from rag.ingest.loaders import parse_date, web_address
 from rag.ingest.records import build_records, content_hash
 from rag.limits import MAX_K, require_text
-from rag.retrieve.pipeline import DEFAULT_MODE, retrieve, to_row_filter
+from rag.retrieve.pipeline import retrieve, to_row_filter
 from rag.types import (
+    DEFAULT_MODE,
     Answer,
     Document,
     Filters,
     IngestReport,
     Passage,
+    Query,
     Rejected,
     StoredDocument,
     StoreStats,
@@ -146,17 +148,8 @@ class Engine:
         require_text(query, "query")
         if not 1 <= k <= MAX_K:
             raise InvalidRequestError(f"k of {k} is out of range: use 1 to {MAX_K}")
-        return retrieve(
-            self.snapshot(),
-            query,
-            self.embed_query,
-            k,
-            filters,
-            mode,
-            self.config.retrieval,
-            half_life_days=half_life_days,
-            deadline=deadline,
-        )
+        request = Query(query, k, mode, filters, half_life_days)
+        return retrieve(self.snapshot(), request, self.embed_query, self.config.retrieval, deadline)
 
     def ask(
         self,
@@ -182,7 +175,7 @@ class Engine:
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector."""
-        return self.embedder.encode([query])[0]
+        return self.embedder.embed(query)
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         """Remove documents with their chunks, sentences, vectors and terms; returns how many existed."""

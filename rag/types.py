@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,22 @@ class Filters:
             and self.published_to is None
             and not self.metadata
         )
+
+
+DEFAULT_MODE = "hybrid"  # the retrieval mode search and ask use unless told otherwise
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """One retrieval request: what is asked, how many passages, by which mode and under which
+    filters. Per-request values travel here, never inside the stages' tuning (RetrievalConfig)."""
+
+    text: str
+    k: int = 10
+    mode: str = DEFAULT_MODE
+    filters: Filters | None = None
+    half_life_days: float | None = None  # turns on the recency stage with this half-life
+    vector: np.ndarray | None = None  # the text's embedding, when the caller has it already
 
 
 @dataclass(frozen=True)

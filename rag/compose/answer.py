@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tiktoken
 
-from rag.compose.reading import READER_FEATURES, Finding, leans_back
+from rag.compose.reading import READER_FEATURES, Finding, Rounds, leans_back
 from rag.compose.sentences import FEATURES, Candidate, LinearModel
 from rag.ingest.chunking import ENCODING
 from rag.language.text import normalise
@@ -68,6 +68,11 @@ class AnswerConfig:
     related_floor: float = field(default_factory=lambda: _number("related_floor"))
     ranker: LinearModel = field(default_factory=lambda: _model("ranker"))
     reader: LinearModel = field(default_factory=lambda: _model("reader"))
+
+    @property
+    def rounds(self) -> Rounds:
+        """How the reader reads under these settings."""
+        return Rounds(self.reader, self.read_windows, self.read_first, self.read_enough)
 
 
 def compose(

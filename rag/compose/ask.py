@@ -11,11 +11,11 @@ from rag.budget import NO_DEADLINE, Deadline
 from rag.compose.answer import ABSTAIN_MESSAGE, AnswerConfig, cite, compose, short_answer
 from rag.compose.followup import reading_question, resolve_query
 from rag.compose.reading import Finding, read_candidates
-from rag.compose.sentences import Asked, Candidate, gather_candidates
+from rag.compose.sentences import Asked, Candidate, gather_candidates, sentence_ranges
 from rag.errors import InvalidRequestError
 from rag.limits import MAX_TOP_K, require_text
-from rag.retrieve.pipeline import DEFAULT_MODE, retrieve
-from rag.types import Answer, Filters, Passage, Turn
+from rag.retrieve.pipeline import retrieve
+from rag.types import Answer, Filters, Passage, Query, Turn
 
 if TYPE_CHECKING:
     from index import Snapshot
@@ -71,36 +71,21 @@ def gather_evidence(
     # One model call: the question, and its resolved form when a follow-up was rewritten.
     vectors = asking.embedder.encode([question] if query == question else [question, query])
     snapshot = asking.snapshot
-    passages = retrieve(
-        snapshot,
-        query,
-        lambda _: vectors[-1],
-        k,
-        filters,
-        DEFAULT_MODE,
-        asking.retrieval,
-        half_life_days=half_life_days,
-        deadline=deadline,
-    )
-    config = asking.answer
-    asked = Asked(question, query)
+    request = Query(query, k, filters=filters, half_life_days=half_life_days, vector=vectors[-1])
+    passages = retrieve(snapshot, request, asking.embedder.embed, asking.retrieval, deadline)
     rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
-    candidates = gather_candidates(snapshot, asked, vectors[0], passages, rows, config.ranker)
+    sentences = snapshot.sentences(sentence_ranges(passages)) if passages else []
+    config = asking.answer
+    candidates = gather_candidates(
+        Asked(question, query), vectors[0], passages, rows, sentences, config.ranker
+    )
     deadline.check("ranking sentences")
     documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
-    reading = reading_question(question, history)
     findings = read_candidates(
-        asking.reader,
-        reading,
-        candidates,
-        documents,
-        config.reader,
-        config.read_windows,
-        config.read_first,
-        config.read_enough,
+        asking.reader, reading_question(question, history), candidates, documents, config.rounds
     )
     deadline.check("reading")
-    return Evidence(asked, passages, documents, candidates, findings)
+    return Evidence(Asked(question, query), passages, documents, candidates, findings)
 
 
 def answer_question(

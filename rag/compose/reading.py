@@ -43,21 +43,28 @@ class Finding:
     probability: float
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """How the reader reads: the windows around the best `windows` candidates, in two rounds: the
+    `first` of them (all when None), then the rest only when no finding of the first round is at
+    least `enough` probable (a sure answer in the best windows is rarely bettered by the others,
+    and reading is most of what an answer costs); `model` turns a reading into its odds."""
+
+    model: LinearModel
+    windows: int = 5
+    first: int | None = None
+    enough: float = 1.0
+
+
 def read_candidates(
     reader: Reader,
     question: str,
     candidates: Sequence[Candidate],
     documents: Mapping[str, str],
-    model: LinearModel,
-    windows: int,
-    first: int | None = None,
-    enough: float = 1.0,
+    rounds: Rounds,
 ) -> list[Finding]:
-    """Findings for the windows around the best `windows` candidates, most probable first.
-
-    The reader reads in two rounds: the `first` windows, then the rest only when no finding of
-    the first round is at least `enough` probable (a sure answer in the best windows is rarely
-    bettered by the others, and reading is most of what an answer costs)."""
+    """Findings for the windows around the best candidates, read as `rounds` says, most probable first."""
+    model, windows, first, enough = rounds.model, rounds.windows, rounds.first, rounds.enough
     by_doc: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         by_doc.setdefault(candidate.doc_id, []).append(candidate)

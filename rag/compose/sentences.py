@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from index import DocumentRow, Snapshot
+from index import DocumentRow, SentenceRow
 from rag.language.terms import stems
 from rag.types import Passage
 
@@ -73,22 +73,27 @@ class Candidate:
         return self.features[0]
 
 
+def sentence_ranges(passages: Sequence[Passage]) -> list[tuple[str, int, int]]:
+    """The (doc_id, start, end) ranges whose stored sentences are the passages' candidates."""
+    return [(p.doc_id, p.start, p.end) for p in passages]
+
+
 def gather_candidates(
-    snapshot: Snapshot,
     asked: Asked,
     question_vector: np.ndarray,
     passages: list[Passage],
     documents: Mapping[str, DocumentRow | None],
+    sentences: Sequence[SentenceRow],
     ranker: LinearModel,
 ) -> list[Candidate]:
-    """Sentences inside the retrieved passages, best first by the ranker: term coverage and
-    similarity against the question's own words and vector. documents holds the passages'
-    documents by id, in passage order (None for one deleted since)."""
+    """The passages' stored sentences (as `sentence_ranges` asks for them), best first by the
+    ranker: term coverage and similarity against the question's own words and vector. documents
+    holds the passages' documents by id, in passage order (None for one deleted since)."""
     if not passages:
         return []
     raw: list[tuple[str, int, int, int, str, np.ndarray, Passage]] = []
     seen: set[tuple[str, int]] = set()
-    for row in snapshot.sentences([(p.doc_id, p.start, p.end) for p in passages]):
+    for row in sentences:
         document = documents[row.doc_id]
         covering = next(
             (p for p in passages if p.doc_id == row.doc_id and p.start <= row.start < p.end), None

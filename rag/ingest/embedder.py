@@ -120,6 +120,10 @@ class Embedder:
             self.max_wordpieces = self._onnx.max_seq_length
         self.calls = 0  # texts encoded so far; lets tests prove that unchanged text is not re-embedded
 
+    def embed(self, text: str) -> np.ndarray:
+        """One text's unit vector."""
+        return self.encode([text])[0]
+
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         """Embed texts in batches: an (n, dimension) float32 array of unit vectors (progress: torch)."""
         if not texts:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -14,14 +14,14 @@ from index import ChunkRow, RowFilter, Snapshot
 from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.limits import MAX_HALF_LIFE_DAYS
-from rag.retrieve.candidates import Candidates, gather, vectors_of
+from rag.retrieve.candidates import Candidates, Ranking
 from rag.retrieve.dedupe import DUPLICATE_COSINE, collapse_duplicates
 from rag.retrieve.diversity import MMR_LAMBDA, mmr
 from rag.retrieve.fusion import reciprocal_rank_fusion, score_fusion
 from rag.retrieve.lexical import fts_query
 from rag.retrieve.recency import decay, with_question_dates
-from rag.retrieve.rerank import DEFAULT_RANKER, load_ranker, rerank
-from rag.types import Filters, Passage
+from rag.retrieve.rerank import DEFAULT_RANKER, load_ranker, rerank, sentence_ranges
+from rag.types import Filters, Passage, Query
 
 RRF_K = 60
 
@@ -53,7 +53,6 @@ PLANS: dict[str, Plan] = {
     "hybrid-fast": Plan(fill=False),
 }
 MODES = tuple(PLANS)
-DEFAULT_MODE = "hybrid"  # what search and ask use unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -91,52 +90,47 @@ def to_row_filter(filters: Filters | None) -> RowFilter | None:
 
 def retrieve(
     snapshot: Snapshot,
-    query: str,
+    query: Query,
     embed: Callable[[str], np.ndarray],
-    k: int,
-    filters: Filters | None = None,
-    mode: str = "hybrid",
     config: RetrievalConfig = DEFAULT_CONFIG,
-    half_life_days: float | None = None,
     deadline: Deadline = NO_DEADLINE,
 ) -> list[Passage]:
-    """The k best passages for query under the given mode, best first.
+    """The query.k best passages for the query under its mode, best first.
 
-    half_life_days turns on the recency stage with that half-life, whatever the mode; deadline is
-    checked between stages.
+    This is the one place retrieval reads the store: it searches, fetches what the stages need,
+    and hands it to stages that only compute. The query's vector is used when it has one, else
+    embed(query.text) when the mode needs one; a half-life turns on the recency stage whatever
+    the mode; deadline is checked between stages.
     """
-    plan = plan_of(mode)
-    if half_life_days is not None:
-        if not 0 < half_life_days <= MAX_HALF_LIFE_DAYS:
-            raise InvalidRequestError(
-                f"half-life of {half_life_days:g} days is out of range: "
-                f"use more than 0, up to {MAX_HALF_LIFE_DAYS}"
-            )
-        plan = replace(plan, recency=True)
-    # A per-request half-life travels beside the tuning, not inside it.
-    half_life = config.half_life_days if half_life_days is None else half_life_days
-    if plan.recency:
-        filters = with_question_dates(query, filters)
-    vector = embed(query) if plan.dense else None
+    plan = plan_for(query)
+    k = query.k
+    filters = with_question_dates(query.text, query.filters) if plan.recency else query.filters
+    vector = None
+    if plan.dense:
+        vector = query.vector if query.vector is not None else embed(query.text)
     deadline.check("embedding the query")
-    match = fts_query(query) if plan.lexical else ""
+    match = fts_query(query.text) if plan.lexical else ""
     pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
     depth = max(config.depth, pool) if plan.fusion else pool  # a single list must fill the pool itself
-    row_filter = to_row_filter(filters)
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
-    candidates = gather(snapshot, vector, match, depth, row_filter, config.lexical_weights, fill)
+    candidates = gather(snapshot, vector, match, depth, to_row_filter(filters), config.lexical_weights, fill)
     deadline.check("dense and lexical search")
-    ranked = fuse(plan, candidates, config)
-    rows = snapshot.chunks([i for i, _ in ranked[:pool]])
+    ranked = fuse(plan, candidates, config)[:pool]
+    rows = snapshot.chunks([i for i, _ in ranked])
     if plan.rerank and vector is not None:
-        ranked = rerank(load_ranker(config.ranker), snapshot, query, vector, ranked[:pool], candidates, rows)
+        sentences = snapshot.sentences(sentence_ranges(rows[i] for i, _ in ranked if i in rows))
+        ranked = rerank(load_ranker(config.ranker), query.text, vector, ranked, candidates, rows, sentences)
         deadline.check("reranking")
     if plan.recency:
-        dates = {i: _published(rows[i]) for i, _ in ranked[:pool] if i in rows}
-        ranked = decay(ranked[:pool], dates, half_life)
-    passages = [to_passage(rows[i], score, _scores(candidates, i)) for i, score in ranked[:pool] if i in rows]
-    return _finish(plan, snapshot, candidates, passages, k, config)
+        dates = {i: _published(rows[i]) for i, _ in ranked if i in rows}
+        half_life = config.half_life_days if query.half_life_days is None else query.half_life_days
+        ranked = decay(ranked, dates, half_life)
+    passages = [to_passage(rows[i], score, _scores(candidates, i)) for i, score in ranked if i in rows]
+    if plan.dedupe or plan.mmr:
+        vectors = _vectors(snapshot, candidates, [p.chunk_id for p in passages])
+        passages = diversify(plan, passages, vectors, k, config)
+    return passages[:k]
 
 
 def plan_of(mode: str) -> Plan:
@@ -147,7 +141,20 @@ def plan_of(mode: str) -> Plan:
     return plan
 
 
-def fuse(plan: Plan, candidates: Candidates, config: RetrievalConfig) -> list[tuple[int, float]]:
+def plan_for(query: Query) -> Plan:
+    """The stages the query runs: its mode's, with recency when it brings a half-life (checked here)."""
+    plan = plan_of(query.mode)
+    if query.half_life_days is None:
+        return plan
+    if not 0 < query.half_life_days <= MAX_HALF_LIFE_DAYS:
+        raise InvalidRequestError(
+            f"half-life of {query.half_life_days:g} days is out of range: "
+            f"use more than 0, up to {MAX_HALF_LIFE_DAYS}"
+        )
+    return replace(plan, recency=True)
+
+
+def fuse(plan: Plan, candidates: Candidates, config: RetrievalConfig) -> Ranking:
     """The candidates in fused order, with the fused score."""
     if not plan.fusion:
         return candidates.dense_ranking if plan.dense else candidates.lexical_ranking
@@ -157,22 +164,50 @@ def fuse(plan: Plan, candidates: Candidates, config: RetrievalConfig) -> list[tu
     return score_fusion([candidates.dense, candidates.lexical], config.score_weights, config.normaliser)
 
 
-def _finish(
-    plan: Plan,
-    snapshot: Snapshot,
-    candidates: Candidates,
-    passages: list[Passage],
-    k: int,
-    config: RetrievalConfig,
+def diversify(
+    plan: Plan, passages: list[Passage], vectors: Mapping[int, np.ndarray], k: int, config: RetrievalConfig
 ) -> list[Passage]:
-    if not (plan.dedupe or plan.mmr):
-        return passages[:k]
-    vectors = vectors_of(snapshot, candidates, [p.chunk_id for p in passages])
+    """The passages with near-duplicates collapsed and (or) re-ordered for diversity, as planned."""
     if plan.dedupe:
         passages = collapse_duplicates(passages, vectors, config.duplicate_cosine)
     if plan.mmr:
         passages = mmr(passages, vectors, k, config.mmr_lambda)
-    return passages[:k]
+    return passages
+
+
+def gather(
+    snapshot: Snapshot,
+    vector: np.ndarray | None,
+    match: str,
+    depth: int,
+    row_filter: RowFilter | None,
+    weights: tuple[float, float],
+    fill: bool,
+) -> Candidates:
+    """Search both lists to depth under the filter, then (if fill) each candidate's missing score."""
+    dense_ranking: Ranking = []
+    if vector is not None:
+        allowed = snapshot.allowed_chunks(row_filter) if row_filter else None
+        dense_ranking = snapshot.dense(vector, depth, allowed)
+    lexical_ranking = snapshot.lexical(match, depth, row_filter, weights) if match else []
+    dense = dict(dense_ranking)
+    lexical = dict(lexical_ranking)
+    if not fill:
+        return Candidates(dense_ranking, lexical_ranking, dense, lexical)
+    vectors: dict[int, np.ndarray] = {}
+    if vector is not None:
+        vectors = snapshot.chunk_vectors([i for i, _ in lexical_ranking if i not in dense])
+        dense.update({i: float(v @ vector) for i, v in vectors.items()})
+    dense_only = [i for i, _ in dense_ranking if i not in lexical]
+    lexical.update(snapshot.lexical_scores(match, dense_only, weights))
+    return Candidates(dense_ranking, lexical_ranking, dense, lexical, vectors)
+
+
+def _vectors(snapshot: Snapshot, candidates: Candidates, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+    """Vectors of chunk_ids, reusing those the candidates already hold."""
+    found = snapshot.chunk_vectors([i for i in chunk_ids if i not in candidates.vectors])
+    found.update({i: candidates.vectors[i] for i in chunk_ids if i in candidates.vectors})
+    return found
 
 
 def _scores(candidates: Candidates, chunk_id: int) -> dict[str, float]:

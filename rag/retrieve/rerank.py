@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index import ChunkRow, Snapshot
+from index import ChunkRow, SentenceRow
 from rag.language.terms import names_and_numbers, prefix_stem, query_terms, words
 from rag.language.text import MAX_SENTENCE_CHARS
 from rag.models import MODEL_DIR
-from rag.retrieve.candidates import Candidates
+from rag.retrieve.candidates import Candidates, Ranking
 from rag.retrieve.fusion import rank_scores
 from rag.retrieve.ranker_model import Ranker, read_ranker
 
@@ -43,35 +43,42 @@ def load_ranker(path: Path) -> Ranker:
 
 def rerank(
     ranker: Ranker,
-    snapshot: Snapshot,
     query: str,
     vector: np.ndarray,
-    pool: Sequence[tuple[int, float]],
+    pool: Ranking,
     candidates: Candidates,
     rows: Mapping[int, ChunkRow],
-) -> list[tuple[int, float]]:
-    """The pool re-ordered by the ranker's probability (chunks without a stored row are dropped)."""
+    sentences: Sequence[SentenceRow],
+) -> Ranking:
+    """The pool re-ordered by the ranker's probability (chunks without a stored row are dropped).
+    sentences are the stored sentences of the pooled chunks, as `sentence_ranges` asks for them."""
     pool = [(i, s) for i, s in pool if i in rows]
     if not pool:
         return []
-    matrix = feature_matrix(snapshot, query, vector, pool, candidates, rows)
+    matrix = feature_matrix(query, vector, pool, candidates, rows, sentences)
     return rank_scores(dict(zip([i for i, _ in pool], ranker.score(matrix).tolist(), strict=True)))
 
 
+def sentence_ranges(rows: Iterable[ChunkRow]) -> list[tuple[str, int, int]]:
+    """The (doc_id, start, end) ranges whose stored sentences the ranker reads for these chunks:
+    every sentence that can overlap a chunk starts at most one sentence's length before it."""
+    return [(r.doc_id, max(0, r.start - MAX_SENTENCE_CHARS), r.end) for r in rows]
+
+
 def feature_matrix(
-    snapshot: Snapshot,
     query: str,
     vector: np.ndarray,
-    pool: Sequence[tuple[int, float]],
+    pool: Ranking,
     candidates: Candidates,
     rows: Mapping[int, ChunkRow],
+    sentences: Sequence[SentenceRow],
 ) -> np.ndarray:
     """One row of FEATURES per pooled chunk, in pool order."""
     ids = [i for i, _ in pool]
     dense = np.asarray([candidates.dense.get(i, 0.0) for i in ids])
     bm25 = np.asarray([candidates.lexical.get(i, 0.0) for i in ids])
     fused = np.asarray([s for _, s in pool])
-    sentence = _best_sentences(snapshot, vector, [rows[i] for i in ids])
+    sentence = _best_sentences(vector, [rows[i] for i in ids], sentences)
     matches = _lexical_matches(query, [rows[i] for i in ids])
     columns = {
         "dense": dense,
@@ -100,9 +107,10 @@ def _rank_gain(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.where(present, 1.0 / np.log2(1.0 + ranks), 0.0)
 
 
-def _best_sentences(snapshot: Snapshot, vector: np.ndarray, rows: Sequence[ChunkRow]) -> np.ndarray:
+def _best_sentences(
+    vector: np.ndarray, rows: Sequence[ChunkRow], sentences: Sequence[SentenceRow]
+) -> np.ndarray:
     """Per chunk, the best cosine of the query with a stored sentence inside the chunk's span."""
-    sentences = snapshot.sentences([(r.doc_id, max(0, r.start - MAX_SENTENCE_CHARS), r.end) for r in rows])
     by_doc: dict[str, list[tuple[int, int, float]]] = {}
     if sentences:
         sims = np.stack([s.vector for s in sentences]) @ vector
