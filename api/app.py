@@ -136,7 +136,10 @@ def engine_config(settings: Settings) -> EngineConfig:
     intra-op threads per query oversubscribe the cores (24 ms vs 680 ms a query on a busy 2-core box).
     """
     embedder = EmbedderConfig(
-        model_path=settings.model, threads=settings.torch_threads or None, backend=settings.embed_backend
+        model_path=settings.model,
+        threads=settings.torch_threads or None,
+        backend=settings.embed_backend,
+        onnx_cache=str(settings.onnx_cache),
     )
     return EngineConfig(embedder=embedder, ingest_batch=settings.max_documents)
 

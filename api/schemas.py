@@ -193,7 +193,13 @@ class DocumentIn(BaseModel):
         return schema
 
 
-class CitationOut(BaseModel):
+class FromRecord(BaseModel):
+    """A response model read field by field from the domain record of the same shape."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CitationOut(FromRecord):
     """Where a sentence stands in a source: the document's text[start:end] is the sentence."""
 
     number: int
@@ -202,7 +208,7 @@ class CitationOut(BaseModel):
     end: int
 
 
-class AnswerSentenceOut(BaseModel):
+class AnswerSentenceOut(FromRecord):
     """A verbatim sentence of the answer with the sources that state it."""
 
     text: str
@@ -210,7 +216,7 @@ class AnswerSentenceOut(BaseModel):
     citations: list[CitationOut]
 
 
-class SourceOut(BaseModel):
+class SourceOut(FromRecord):
     """A cited document; `number` is what the [n] markers in the answer text refer to."""
 
     number: int
@@ -224,7 +230,7 @@ class SourceOut(BaseModel):
     published_at: datetime | None
 
 
-class ShortAnswerOut(BaseModel):
+class ShortAnswerOut(FromRecord):
     """The exact answer span inside the top sentence: the document's text[start:end]."""
 
     text: str
@@ -234,7 +240,7 @@ class ShortAnswerOut(BaseModel):
     score: float | None
 
 
-class PassageOut(BaseModel):
+class PassageOut(FromRecord):
     """A retrieved passage: a chunk of a document, text[start:end] of it, with its score."""
 
     doc_id: str
@@ -250,7 +256,7 @@ class PassageOut(BaseModel):
     also_reported_by: list[str] = Field(default_factory=list)
 
 
-class AskResponse(BaseModel):
+class AskResponse(FromRecord):
     """The answer: cited verbatim sentences, or an abstention with related passages."""
 
     question: str
@@ -289,7 +295,7 @@ class IngestResponse(BaseModel):
     seconds: float
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(FromRecord):
     """A stored document."""
 
     doc_id: str
@@ -330,7 +336,7 @@ class DeleteResponse(BaseModel):
     deleted: bool
 
 
-class StatsOut(BaseModel):
+class StatsOut(FromRecord):
     """What the store holds and how it was built."""
 
     documents: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -9,9 +10,18 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rag.errors import InvalidRequestError
 from rag.ingest.embedder import BACKENDS, DEFAULT_BACKEND
-from rag.ingest.feeds import is_address
+from rag.ingest.feeds import require_feed_addresses
 from rag.ingest.watch import parse_interval
+
+
+def onnx_cache_dir() -> Path:
+    """Where the ONNX export is kept unless NEWSRAG_ONNX_CACHE says: $XDG_CACHE_HOME/newsrag/onnx,
+    else ~/.cache/newsrag/onnx (the XDG spec: a relative XDG_CACHE_HOME is ignored)."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    usable = base and Path(base).is_absolute()
+    return (Path(base) if usable else Path.home() / ".cache") / "newsrag" / "onnx"
 
 
 class Settings(BaseSettings):
@@ -39,6 +49,10 @@ class Settings(BaseSettings):
     )
     embed_backend: str = Field(
         DEFAULT_BACKEND, description="embedding backend: torch, onnx (same vectors, faster) or onnx-int8"
+    )
+    onnx_cache: Path = Field(
+        default_factory=onnx_cache_dir,
+        description="where the ONNX export is kept; point it at a writable folder on a read-only image",
     )
     request_budget_seconds: float = Field(
         10.0,
@@ -73,9 +87,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [url.strip() for url in value.split(",") if url.strip()]
         if isinstance(value, list):
-            bad = [url for url in value if not is_address(str(url))]
-            if bad:
-                raise ValueError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
+            try:
+                require_feed_addresses([str(url) for url in value])
+            except InvalidRequestError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_validator("feed_interval", mode="before")
@@ -88,6 +103,13 @@ class Settings(BaseSettings):
         if self.feeds and self.read_only:
             raise ValueError("NEWSRAG_FEEDS cannot be watched on a read-only store: unset one of them")
         return self
+
+    @field_validator("onnx_cache", mode="before")
+    @classmethod
+    def _cache_folder(cls, value: object) -> object:
+        if isinstance(value, str):
+            return Path(value.strip()).expanduser() if value.strip() else onnx_cache_dir()
+        return value
 
     @field_validator("embed_backend")
     @classmethod

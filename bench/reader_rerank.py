@@ -24,7 +24,7 @@ import numpy as np
 from eval.datasets import Dataset, load_dataset, select_queries
 from eval.harness import as_of_filters
 from eval.index_cache import open_indexed
-from eval.metrics import ndcg
+from eval.metrics import score_queries
 from eval.runner import rank_documents
 from rag.compose.reader_input import window_around, window_budget
 from rag.config import EngineConfig
@@ -71,8 +71,8 @@ def collect(engine: Engine, dataset: Dataset, qids: list[str], depth: int, as_as
 
 
 def mean_ndcg(rows: list[dict], weight: float | None) -> float:
-    values = []
-    for row in rows:
+    rankings, qrels = {}, {}
+    for number, row in enumerate(rows):
         order = row["docs"]
         if weight is not None and order:
             scores = np.asarray(row["scores"])
@@ -80,8 +80,8 @@ def mean_ndcg(rows: list[dict], weight: float | None) -> float:
             base = (scores - scores.min()) / spread if spread > 0 else np.zeros_like(scores)
             fused = base + weight * np.asarray([1 / (1 + math.exp(-a)) for a in row["answerable"]])
             order = [row["docs"][i] for i in np.argsort(-fused, kind="stable")]
-        values.append(ndcg(order, row["judged"], 10))
-    return float(np.mean(values))
+        rankings[str(number)], qrels[str(number)] = order, row["judged"]
+    return float(np.mean(list(score_queries(rankings, qrels, list(qrels))["ndcg@10"].values())))
 
 
 def main() -> None:

@@ -201,7 +201,9 @@ def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, In
             overlap_tokens=chunking.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens,
         )
     backend = getattr(args, "backend", None) or DEFAULT_BACKEND  # the global --backend of newsrag
-    embedder_config = EmbedderConfig(model_path=args.model, backend=backend)
+    embedder_config = EmbedderConfig(
+        model_path=args.model, backend=backend, onnx_cache=getattr(args, "onnx_cache", None)
+    )
     config = EngineConfig(embedder=embedder_config, chunking=chunking)
     embedder = shared_embedder(config.embedder)
     with tqdm(total=len(dataset.documents), desc="index", unit="doc", disable=None, file=sys.stderr) as bar:

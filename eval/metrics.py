@@ -1,4 +1,4 @@
-"""Retrieval metrics over document rankings, per query (trec_eval / ranx conventions).
+"""Retrieval metrics over document rankings, per query: computed by ranx (trec_eval conventions).
 
 A ranking is a sequence of distinct doc ids, best first; judgements map doc ids to grades,
 and a document counts as relevant when its grade is above 0.
@@ -6,74 +6,45 @@ and a document counts as relevant when its grade is above 0.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 
 Ranking = Sequence[str]
 Judgements = Mapping[str, int]
-Metric = Callable[[Ranking, Judgements], float]
 DEPTH = 100  # documents kept per query: recall@100 and MAP are computed over this depth
 
-
-def ndcg(ranking: Ranking, judgements: Judgements, k: int) -> float:
-    """nDCG@k = DCG@k / IDCG@k with DCG@k = Σ_{i≤k} grade_i / log2(i + 1); 0.0 when nothing is relevant."""
-    ideal = sorted((g for g in judgements.values() if g > 0), reverse=True)[:k]
-    idcg = sum(grade / math.log2(i + 2) for i, grade in enumerate(ideal))
-    if idcg == 0:
-        return 0.0
-    dcg = sum(max(judgements.get(doc_id, 0), 0) / math.log2(i + 2) for i, doc_id in enumerate(ranking[:k]))
-    return dcg / idcg
-
-
-def recall(ranking: Ranking, judgements: Judgements, k: int) -> float:
-    """Recall@k = |relevant ∩ top k| / |relevant|; 0.0 when nothing is relevant."""
-    relevant = {doc_id for doc_id, grade in judgements.items() if grade > 0}
-    if not relevant:
-        return 0.0
-    return len(relevant.intersection(ranking[:k])) / len(relevant)
-
-
-def reciprocal_rank(ranking: Ranking, judgements: Judgements, k: int) -> float:
-    """RR@k = 1 / rank of the first relevant document within the top k; 0.0 when there is none."""
-    for rank, doc_id in enumerate(ranking[:k], start=1):
-        if judgements.get(doc_id, 0) > 0:
-            return 1.0 / rank
-    return 0.0
-
-
-def average_precision(ranking: Ranking, judgements: Judgements) -> float:
-    """AP = Σ_{relevant rank r} precision@r / |relevant|, whole ranking; 0.0 when nothing is relevant."""
-    total = sum(1 for grade in judgements.values() if grade > 0)
-    if total == 0:
-        return 0.0
-    found, summed = 0, 0.0
-    for rank, doc_id in enumerate(ranking, start=1):
-        if judgements.get(doc_id, 0) > 0:
-            found += 1
-            summed += found / rank
-    return summed / total
-
-
-# The table the harness reports, in column order; names follow ranx / ir_measures spelling.
-RETRIEVAL_METRICS: dict[str, Metric] = {
-    "ndcg@10": partial(ndcg, k=10),
-    "recall@5": partial(recall, k=5),
-    "recall@10": partial(recall, k=10),
-    "recall@100": partial(recall, k=100),
-    "mrr@10": partial(reciprocal_rank, k=10),
-    "map": average_precision,
-}
+# The table the harness reports, in column order, as ranx computes them (trec_eval conventions):
+# nDCG@k = DCG@k / IDCG@k with DCG@k = Σ_{i≤k} grade_i / log2(i + 1); recall@k = |relevant ∩ top k|
+# / |relevant|; RR@k = 1 / rank of the first relevant document in the top k; AP = Σ_{relevant
+# rank r} precision@r / |relevant| over the whole ranking. Each is 0.0 for a query with nothing
+# relevant, or never run.
+RETRIEVAL_METRICS = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "map")
 
 
 def score_queries(
     rankings: Mapping[str, Ranking], qrels: Mapping[str, Judgements], qids: Sequence[str]
 ) -> dict[str, dict[str, float]]:
-    """Each metric's value per query id (metric -> qid -> value); a query never run scores 0."""
-    return {
-        name: {qid: metric(rankings.get(qid, ()), qrels.get(qid, {})) for qid in qids}
-        for name, metric in RETRIEVAL_METRICS.items()
-    }
+    """Each metric's value per query id (metric -> qid -> value), computed by ranx."""
+    import ranx  # numba-compiled; loaded when a run is scored, not when the harness is imported
+
+    scores = {name: dict.fromkeys(qids, 0.0) for name in RETRIEVAL_METRICS}
+    judged = {q: {d: g for d, g in qrels.get(q, {}).items() if g > 0} for q in dict.fromkeys(qids)}
+    judged = {q: relevant for q, relevant in judged.items() if relevant}
+    run = {q: _ranked(rankings[q]) for q in judged if rankings.get(q)}
+    if not judged or not run:
+        return scores
+    relevant = ranx.Qrels(judged)
+    per_query = ranx.evaluate(
+        relevant, ranx.Run(run), list(RETRIEVAL_METRICS), return_mean=False, make_comparable=True
+    )
+    order = list(relevant.keys())  # the order ranx returns per-query values in
+    for name in RETRIEVAL_METRICS:
+        scores[name].update(zip(order, (float(v) for v in per_query[name]), strict=True))
+    return scores
+
+
+def _ranked(ranking: Ranking) -> dict[str, float]:
+    """A ranking as ranx's scores: the first document scores highest."""
+    return {doc_id: float(len(ranking) - i) for i, doc_id in enumerate(ranking)}
 
 
 def mean(values: Sequence[float]) -> float | None:

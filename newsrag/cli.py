@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.store_named = args.store is not None  # only the default store is made on first use
     args.store = args.store or Path(os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
+    args.onnx_cache = onnx_cache(os.environ.get("NEWSRAG_ONNX_CACHE", ""))
     from rag.errors import NewsragError
 
     try:
@@ -34,6 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsrag: interrupted", file=sys.stderr)
         return 130
+
+
+def onnx_cache(configured: str) -> str:
+    """Where the ONNX export is kept: NEWSRAG_ONNX_CACHE when set, else the service's default."""
+    from api.settings import onnx_cache_dir
+
+    return str(Path(configured.strip()).expanduser() if configured.strip() else onnx_cache_dir())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,7 +188,9 @@ def embedder_config(args: argparse.Namespace) -> EmbedderConfig:
     """The embedder the global --model and --backend options ask for (an unknown backend is refused)."""
     from rag.ingest.embedder import DEFAULT_BACKEND, EmbedderConfig
 
-    return EmbedderConfig(model_path=args.model, backend=args.backend or DEFAULT_BACKEND)
+    return EmbedderConfig(
+        model_path=args.model, backend=args.backend or DEFAULT_BACKEND, onnx_cache=args.onnx_cache
+    )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -215,14 +225,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """newsrag watch URL...: poll the feeds, one line per poll, until interrupted (or --once)."""
     import threading
 
-    from rag.ingest.feeds import is_address
+    from rag.ingest.feeds import require_feed_addresses
     from rag.ingest.watch import Poll, Watcher
 
-    bad = [url for url in args.urls if not is_address(url)]
-    if bad:
-        from rag.errors import InvalidRequestError
-
-        raise InvalidRequestError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
+    require_feed_addresses(args.urls)
     with open_engine(args, create=True) as engine:
         watcher = Watcher(args.urls, engine.ingest, args.every, source=args.source)
 

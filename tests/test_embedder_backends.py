@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from api.settings import Settings
 from newsrag.cli import main
-from rag import onnx_encoder
 from rag.errors import InvalidRequestError, ModelNotFoundError
+from rag.ingest import onnx_encoder
 from rag.ingest.embedder import Embedder, EmbedderConfig, shared_embedder
 
 LONG = (
@@ -135,10 +135,16 @@ def test_unknown_backend_in_settings() -> None:
 
 
 def test_the_export_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from newsrag.cli import onnx_cache
+
     monkeypatch.setenv("NEWSRAG_ONNX_CACHE", str(tmp_path / "models"))
-    assert onnx_encoder.default_cache_dir() == tmp_path / "models"
+    assert Settings().onnx_cache == tmp_path / "models"
+    assert onnx_cache(str(tmp_path / "models")) == str(tmp_path / "models")
     monkeypatch.delenv("NEWSRAG_ONNX_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert onnx_encoder.default_cache_dir() == tmp_path / "xdg" / "newsrag" / "onnx"
+    assert Settings().onnx_cache == tmp_path / "xdg" / "newsrag" / "onnx"
+    assert onnx_cache("") == str(tmp_path / "xdg" / "newsrag" / "onnx")
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # not absolute: ignored, as the spec says
-    assert onnx_encoder.default_cache_dir() == Path.home() / ".cache" / "newsrag" / "onnx"
+    assert Settings().onnx_cache == Path.home() / ".cache" / "newsrag" / "onnx"
+    monkeypatch.setenv("NEWSRAG_ONNX_CACHE", "  ")  # blank is unset
+    assert Settings().onnx_cache == Path.home() / ".cache" / "newsrag" / "onnx"

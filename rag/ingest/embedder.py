@@ -37,7 +37,7 @@ class EmbedderConfig:
     batch_size: int = 32
     threads: int | None = None  # None: leave torch's (or onnxruntime's) default
     backend: str = DEFAULT_BACKEND  # one of BACKENDS
-    onnx_cache: str | None = None  # None: NEWSRAG_ONNX_CACHE, else $XDG_CACHE_HOME or ~/.cache, /newsrag/onnx
+    onnx_cache: str | None = None  # where the ONNX export is kept; None: ~/.cache/newsrag/onnx
 
     def __post_init__(self) -> None:
         check_backend(self.backend)
@@ -111,9 +111,9 @@ class Embedder:
             self.dimension = int(self._model.get_embedding_dimension())
             self.max_wordpieces = int(self._model.max_seq_length)
         else:
-            from rag.ingest.onnx_encoder import VARIANTS, OnnxEncoder, default_cache_dir
+            from rag.ingest.onnx_encoder import VARIANTS, OnnxEncoder
 
-            cache = Path(self.config.onnx_cache) if self.config.onnx_cache else default_cache_dir()
+            cache = Path(self.config.onnx_cache or "~/.cache/newsrag/onnx").expanduser()
             self._onnx = OnnxEncoder(folder, VARIANTS[self.backend], cache, model_print, self.config.threads)
             self._tokenizer = self._onnx.tokenizer
             self.dimension = self._onnx.dimension

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+from rag.errors import InvalidRequestError
 from rag.types import Rejected
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -34,6 +35,13 @@ def is_address(text: str) -> bool:
     return text.lower().startswith(("http://", "https://"))
 
 
+def require_feed_addresses(urls: Sequence[str]) -> None:
+    """InvalidRequestError naming the first of urls that is not a feed's web address."""
+    bad = [url for url in urls if not is_address(url)]
+    if bad:
+        raise InvalidRequestError(f"{bad[0]!r} is not a feed address: give http:// or https:// URLs")
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A feed's bytes with the validators for the next conditional GET; content None: the
@@ -48,7 +56,8 @@ def fetch_feed(url: str, timeout: float | None = None) -> bytes:
     """The feed's bytes (at most MAX_FEED_BYTES); an HTTP error, a timeout or a feed too large
     is an OSError saying which."""
     content = fetch(url, timeout=timeout).content
-    assert content is not None  # no validators were sent, so no 304
+    if content is None:  # no validators were sent, so a 304 is the server's error
+        raise OSError(f"{url} answered 304 Not Modified to a request without validators")
     return content
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,6 @@ _SUPPORTED_MODULES = (
     "sentence_transformers.models.Pooling",
     "sentence_transformers.models.Normalize",
 )
-
-
-def default_cache_dir() -> Path:
-    """Where exported models live: NEWSRAG_ONNX_CACHE, else $XDG_CACHE_HOME/newsrag/onnx, else
-    ~/.cache/newsrag/onnx."""
-    if configured := os.environ.get("NEWSRAG_ONNX_CACHE", "").strip():
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    usable = base and Path(base).is_absolute()  # the XDG spec: a relative path is ignored
-    return (Path(base) if usable else Path.home() / ".cache") / "newsrag" / "onnx"
 
 
 def onnx_path(cache_dir: Path, fingerprint: str, variant: str) -> Path:
