@@ -16,9 +16,12 @@ from rag.ingest.feeds import require_feed_addresses
 from rag.ingest.watch import parse_interval
 
 
-def onnx_cache_dir() -> Path:
-    """Where the ONNX export is kept unless NEWSRAG_ONNX_CACHE says: $XDG_CACHE_HOME/newsrag/onnx,
-    else ~/.cache/newsrag/onnx (the XDG spec: a relative XDG_CACHE_HOME is ignored)."""
+def onnx_cache_dir(configured: str = "") -> Path:
+    """Where the ONNX export is kept: configured (NEWSRAG_ONNX_CACHE) unless blank, else
+    $XDG_CACHE_HOME/newsrag/onnx, else ~/.cache/newsrag/onnx (the XDG spec: a relative
+    XDG_CACHE_HOME is ignored)."""
+    if configured.strip():
+        return Path(configured.strip()).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "").strip()
     usable = base and Path(base).is_absolute()
     return (Path(base) if usable else Path.home() / ".cache") / "newsrag" / "onnx"
@@ -107,9 +110,7 @@ class Settings(BaseSettings):
     @field_validator("onnx_cache", mode="before")
     @classmethod
     def _cache_folder(cls, value: object) -> object:
-        if isinstance(value, str):
-            return Path(value.strip()).expanduser() if value.strip() else onnx_cache_dir()
-        return value
+        return onnx_cache_dir(value) if isinstance(value, str) else value
 
     @field_validator("embed_backend")
     @classmethod

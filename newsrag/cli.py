@@ -41,7 +41,7 @@ def onnx_cache(configured: str) -> str:
     """Where the ONNX export is kept: NEWSRAG_ONNX_CACHE when set, else the service's default."""
     from api.settings import onnx_cache_dir
 
-    return str(Path(configured.strip()).expanduser() if configured.strip() else onnx_cache_dir())
+    return str(onnx_cache_dir(configured))
 
 
 def build_parser() -> argparse.ArgumentParser:

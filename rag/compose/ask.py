@@ -76,16 +76,15 @@ def gather_evidence(
     rows = {doc_id: snapshot.document(doc_id) for doc_id in dict.fromkeys(p.doc_id for p in passages)}
     sentences = snapshot.sentences(sentence_ranges(passages)) if passages else []
     config = asking.answer
-    candidates = gather_candidates(
-        Asked(question, query), vectors[0], passages, rows, sentences, config.ranker
-    )
+    asked = Asked(question, query)
+    candidates = gather_candidates(asked, vectors[0], passages, rows, sentences, config.ranker)
     deadline.check("ranking sentences")
     documents = {doc_id: row.text for doc_id, row in rows.items() if row is not None}
     findings = read_candidates(
         asking.reader, reading_question(question, history), candidates, documents, config.rounds
     )
     deadline.check("reading")
-    return Evidence(Asked(question, query), passages, documents, candidates, findings)
+    return Evidence(asked, passages, documents, candidates, findings)
 
 
 def answer_question(

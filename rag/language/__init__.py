@@ -1,1 +1,3 @@
-"""Language: the one place text is analysed (sentences, terms, stop words, stems, names and dates)."""
+"""Language: sentence spans, and every tokenizer, stop list, stemmer, name test and date reader the
+stages use. Phrase rules that belong to one stage (a follow-up's openers, "He/This" leads, "the name
+of") stay with that stage."""
