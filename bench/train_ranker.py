@@ -35,7 +35,7 @@ from eval.datasets import load_dataset
 from index.atomic import write_text_atomic
 from rag.engine import Engine
 from rag.ingest.embedder import shared_embedder
-from rag.retrieve.lexical import fts_query
+from rag.retrieve.lexical import lexical_phrases
 from rag.retrieve.pipeline import DEFAULT_CONFIG, PLANS, fuse, gather
 from rag.retrieve.ranker_model import LogisticRanker, Tree, TreeRanker, ranker_json
 from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, feature_matrix, sentence_ranges
@@ -73,7 +73,7 @@ def pools_for(dataset_dir: Path, store: Path, split: str, queries: str, before: 
     for qid, vector in zip(qids, vectors, strict=True):
         query, relevant = dataset.queries[qid], dataset.relevant(qid)
         candidates = gather(
-            snapshot, vector, fts_query(query), config.depth, None, config.lexical_weights, True
+            snapshot, vector, lexical_phrases(query), config.depth, None, config.lexical_weights, True
         )
         ranked = fuse(PLANS["hybrid"], candidates, config)[: config.rerank_depth]
         rows = snapshot.chunks([i for i, _ in ranked])

@@ -48,6 +48,10 @@ MIGRATIONS: list[str] = [
         title, text, tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 2: lexical search moved to the tantivy index in the store's lexical/ folder (index/lexical.py).
+    """
+    DROP TABLE chunks_fts;
+    """,
 ]
 
 

@@ -1,16 +1,17 @@
-"""The read side: an immutable view of the store at one generation (SQLite read txn + FAISS)."""
+"""The read side: an immutable view of the store at one generation (SQLite read txn, FAISS, tantivy)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from index.lexical import LEXICAL_WEIGHTS, LexicalChunk, LexicalIndex, LexicalView
 from index.records import ChunkRow, DocumentRow, RowFilter, SentenceRow
 from index.vectors import VectorIndex
 
@@ -18,8 +19,6 @@ _CHUNK_COLUMNS = (
     "c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.text, "
     "d.title, d.source, d.url, d.published_at, d.metadata"
 )
-# BM25 column weights (title, text): title matches count double (chosen on SciFact train).
-LEXICAL_WEIGHTS = (2.0, 1.0)
 # FAISS searches one query at a time here, which gains nothing from OpenMP threads; with the
 # cores busy their spin-waits cost ~30 ms a search against ~0.3 ms single-threaded
 # (5,000 vectors, 2 cores under load; bench/retrieval.py). Requests already run side by side.
@@ -56,6 +55,13 @@ def load_vectors(conn: sqlite3.Connection, dimension: int, generation: int) -> V
     return VectorIndex.build(dimension, np.asarray(ids, dtype=np.int64), vectors, generation)
 
 
+def lexical_chunks(conn: sqlite3.Connection) -> Iterator[LexicalChunk]:
+    """Every stored chunk as the lexical index holds it, streamed."""
+    sql = "SELECT c.chunk_id, d.title, c.text FROM chunks AS c JOIN documents AS d ON d.doc_id = c.doc_id"
+    for chunk_id, title, text in conn.execute(sql):
+        yield LexicalChunk(int(chunk_id), title or "", text)
+
+
 _RANGES_PER_QUERY = 300  # bound on one statement's size
 
 
@@ -63,7 +69,12 @@ class Snapshot:
     """Everything a query reads, frozen at one generation; readers never wait for the writer."""
 
     def __init__(
-        self, path: Path, vectors: VectorIndex | None, dimension: int, read_only: bool = False
+        self,
+        path: Path,
+        vectors: VectorIndex | None,
+        lexical: LexicalView | None,
+        dimension: int,
+        read_only: bool = False,
     ) -> None:
         self._conn = connect(path, read_only)
         self._lock = threading.Lock()
@@ -73,6 +84,13 @@ class Snapshot:
         if vectors is None or vectors.generation != self.generation:
             vectors = load_vectors(self._conn, dimension, self.generation)
         self.vectors = vectors
+        # An index at another generation (a read-only store whose index lags, a writer mid-commit)
+        # is replaced, for this snapshot only, by one built in memory from this transaction.
+        if lexical is None or lexical.generation != self.generation:
+            index = LexicalIndex.in_memory()
+            index.rebuild(lexical_chunks(self._conn), self.generation)
+            lexical = index.view()
+        self.lexical_view = lexical
 
     def close(self) -> None:
         """Release the read transaction."""
@@ -97,37 +115,19 @@ class Snapshot:
 
     def lexical(
         self,
-        match: str,
+        phrases: Sequence[str],
         k: int,
-        row_filter: RowFilter | None = None,
+        allowed: np.ndarray | None = None,
         weights: tuple[float, float] = LEXICAL_WEIGHTS,
     ) -> list[tuple[int, float]]:
-        """Chunks matching an FTS5 expression, by BM25 with (title, text) column weights; higher is better."""
-        if not match or k <= 0:
-            return []
-        where, params = _filter_sql(row_filter)
-        bm25 = _bm25(weights)
-        if where:
-            sql = (
-                f"SELECT f.rowid, -{bm25} AS score FROM chunks_fts AS f "
-                "JOIN chunks AS c ON c.chunk_id = f.rowid JOIN documents AS d ON d.doc_id = c.doc_id "
-                f"WHERE chunks_fts MATCH ? {where} ORDER BY {bm25} LIMIT ?"
-            )
-        else:  # no join: every FTS row is a live chunk, and the join costs more than the ranking
-            sql = f"SELECT rowid, -{bm25} FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY {bm25} LIMIT ?"
-        return [(int(i), float(s)) for i, s in self._rows(sql, [match, *params, k])]
+        """Chunks matching any phrase, by BM25 with (title, text) weights, best first; optionally only `allowed`."""
+        return self.lexical_view.search(phrases, k, allowed, weights)
 
     def lexical_scores(
-        self, match: str, chunk_ids: list[int], weights: tuple[float, float] = LEXICAL_WEIGHTS
+        self, phrases: Sequence[str], chunk_ids: list[int], weights: tuple[float, float] = LEXICAL_WEIGHTS
     ) -> dict[int, float]:
-        """BM25 of the given chunks for an FTS5 expression (corpus-wide statistics); absent when no match."""
-        if not match or not chunk_ids:
-            return {}
-        # Every match, filtered here: FTS5 evaluates `MATCH ? AND rowid IN (...)` once per listed
-        # rowid, 7x slower than one pass over the matches (20 vs 2.9 ms, RealTimeQA, 100 ids).
-        wanted = set(chunk_ids)
-        sql = f"SELECT rowid, -{_bm25(weights)} FROM chunks_fts WHERE chunks_fts MATCH ?"
-        return {int(i): float(s) for i, s in self._rows(sql, [match]) if i in wanted}
+        """BM25 of the given chunks for the phrases (corpus-wide statistics); absent when no match."""
+        return self.lexical_view.scores(phrases, chunk_ids, weights)
 
     def chunk_vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         """The stored unit vectors of the given chunks, by id."""
@@ -199,11 +199,6 @@ def _document_row(row: tuple) -> DocumentRow:
 
 def _chunk_row(r: tuple) -> ChunkRow:
     return ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], json.loads(r[10]))
-
-
-def _bm25(weights: tuple[float, float]) -> str:
-    title, text = (float(w) for w in weights)  # floats only: they are spliced into the SQL
-    return f"bm25(chunks_fts, {title!r}, {text!r})"
 
 
 def _filter_sql(row_filter: RowFilter | None) -> tuple[str, list[object]]:

@@ -1,4 +1,4 @@
-"""The persistent store: SQLite (source of truth) plus a derived FAISS index, one writer at a time."""
+"""The persistent store: SQLite (source of truth) plus derived FAISS and tantivy indexes, one writer at a time."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from index.errors import ManifestMismatchError, ReadOnlyStoreError, StoreError
+from index.lexical import FOLDER as LEXICAL_NAME
+from index.lexical import LexicalChunk, LexicalIndex, LexicalView
 from index.records import DocumentRecord, WriteResult
 from index.schema import FORMAT_VERSION, MIGRATIONS, migrate
-from index.snapshot import Snapshot, connect, read_generation
+from index.snapshot import Snapshot, connect, lexical_chunks, read_generation
 from index.vectors import VectorIndex
 
 DB_NAME = "store.sqlite"
@@ -45,7 +47,8 @@ class Store:
         # left open keeps SQLite's in-process WAL index alive, and a later open of a replaced or
         # damaged file in the same process would read through it.
         self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
-        self._snapshot = self._new_snapshot(saved)
+        self._lexical = self._open_lexical()
+        self._snapshot = self._new_snapshot(saved, self._lexical_view())
         self.save_vectors()  # writes only when the file was missing, stale or corrupt (just rebuilt)
 
     @classmethod
@@ -59,7 +62,7 @@ class Store:
         if read_only:
             return cls._open_read_only(folder, manifest)
         empty = not path.exists() or path.stat().st_size == 0
-        others = [name for name in (DB_NAME + "-wal", VECTORS_NAME) if (folder / name).exists()]
+        others = [name for name in (DB_NAME + "-wal", VECTORS_NAME, LEXICAL_NAME) if (folder / name).exists()]
         if empty and others:  # the source of truth is gone, not new: never serve it as an empty store
             raise StoreError(
                 f"the store at {folder} has {others[0]} but its database {DB_NAME} is "
@@ -125,17 +128,37 @@ class Store:
         """The current read view; hold on to it for a whole query."""
         return self._snapshot
 
-    def _new_snapshot(self, vectors: VectorIndex | None) -> Snapshot:
-        snapshot = Snapshot(self.folder / DB_NAME, vectors, self.dimension, self.read_only)
+    def _new_snapshot(self, vectors: VectorIndex | None, lexical: LexicalView | None) -> Snapshot:
+        snapshot = Snapshot(self.folder / DB_NAME, vectors, lexical, self.dimension, self.read_only)
         self._snapshots.add(snapshot)
         return snapshot
+
+    def _open_lexical(self) -> LexicalIndex | None:
+        """The lexical index on disk, rebuilt from SQLite when it is missing, unreadable or at another
+        generation. A read-only store never writes it: its snapshots build one in memory instead."""
+        folder = self.folder / LEXICAL_NAME
+        found = LexicalIndex.open(folder)
+        if self.read_only:
+            return found
+        if found is not None and found.view().generation == read_generation(self._conn):
+            return found
+        with self._transaction() as conn:  # the write lock: no other writer commits meanwhile
+            try:
+                index = found or LexicalIndex.create(folder)
+                index.rebuild(lexical_chunks(conn), read_generation(conn))
+            except (ValueError, RuntimeError) as exc:
+                raise StoreError(f"cannot rebuild the lexical index in {folder}: {exc}") from None
+        return index
+
+    def _lexical_view(self) -> LexicalView | None:
+        return self._lexical.view() if self._lexical is not None else None
 
     def refresh(self) -> bool:
         """Publish a new snapshot when another process has committed since ours; True if it did."""
         with self._write_lock:
             if read_generation(self._conn) == self._snapshot.generation:
                 return False
-            self._snapshot = self._new_snapshot(None)
+            self._snapshot = self._new_snapshot(None, self._lexical_view())
             return True
 
     def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
@@ -154,11 +177,21 @@ class Store:
         if self.read_only:
             raise ReadOnlyStoreError("the store is open read-only: nothing can be written")
         with self._write_lock:
-            with self._transaction() as conn:
-                removed = _remove_documents(conn, [r.doc_id for r in records] + list(delete))
-                new_ids, new_vectors = _insert_documents(conn, records)
-                generation = read_generation(conn) + 1
-                conn.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+            lexical_written = False
+            try:
+                with self._transaction() as conn:
+                    removed = _remove_documents(conn, [r.doc_id for r in records] + list(delete))
+                    new_ids, new_vectors, new_chunks = _insert_documents(conn, records)
+                    generation = read_generation(conn) + 1
+                    conn.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+                    # The lexical index commits first, SQLite last: see index/lexical.py.
+                    old_ids = [i for chunk_ids in removed.values() for i in chunk_ids]
+                    self._write_lexical(old_ids, new_chunks, generation)
+                    lexical_written = True
+            except StoreError:
+                if lexical_written:  # SQLite's commit failed after the index's: put the index back
+                    self._lexical = self._open_lexical_quietly()
+                raise
             self._publish(removed, new_ids, new_vectors, generation)
             if self.wal_bytes() > WAL_LIMIT_BYTES:
                 self._checkpoint()
@@ -172,13 +205,26 @@ class Store:
             generation=generation,
         )
 
+    def _write_lexical(self, remove: list[int], add: list[LexicalChunk], generation: int) -> None:
+        if self._lexical is None:  # rebuilt at open; gone only when that failed
+            raise StoreError("the lexical index is unavailable; reopen the store to rebuild it")
+        try:
+            self._lexical.write(remove, add, generation)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise StoreError(f"the write to the lexical index failed, nothing was changed: {exc}") from None
+
+    def _open_lexical_quietly(self) -> LexicalIndex | None:
+        with suppress(StoreError, OSError, ValueError, RuntimeError):
+            return self._open_lexical()
+        return None
+
     def _publish(
         self, removed: dict[str, list[int]], ids: list[int], vectors: list[np.ndarray], generation: int
     ) -> None:
         old_ids = np.asarray([i for chunk_ids in removed.values() for i in chunk_ids], dtype=np.int64)
         add = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
         candidate = self._snapshot.vectors.updated(old_ids, np.asarray(ids, dtype=np.int64), add, generation)
-        self._snapshot = self._new_snapshot(candidate)
+        self._snapshot = self._new_snapshot(candidate, self._lexical_view())
 
     def _checkpoint(self) -> None:
         """Copy the log into the database, without waiting for readers; when it all went in, take
@@ -188,7 +234,7 @@ class Store:
         stops the copy short: the next write tries again."""
         busy, logged, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if not busy and logged == copied:
-            self._snapshot = self._new_snapshot(self._snapshot.vectors)
+            self._snapshot = self._new_snapshot(self._snapshot.vectors, self._snapshot.lexical_view)
 
     def wal_bytes(self) -> int:
         """Bytes in the write-ahead log file."""
@@ -227,9 +273,10 @@ class Store:
             self._saved_generation = vectors.generation
 
     def size_bytes(self) -> int:
-        """Bytes on disk: database, its write-ahead log and the vector file."""
+        """Bytes on disk: database, its write-ahead log, the vector file and the lexical index."""
         names = (DB_NAME, DB_NAME + "-wal", VECTORS_NAME)
-        return sum((self.folder / n).stat().st_size for n in names if (self.folder / n).exists())
+        files = [self.folder / n for n in names] + list((self.folder / LEXICAL_NAME).glob("*"))
+        return sum(f.stat().st_size for f in files if f.is_file())
 
     def close(self) -> None:
         """Save the vectors and close the connections."""
@@ -262,13 +309,12 @@ def _check_manifest(conn: sqlite3.Connection, wanted: dict[str, Any]) -> dict[st
 
 
 def _remove_documents(conn: sqlite3.Connection, doc_ids: list[str]) -> dict[str, list[int]]:
-    """Delete documents with their chunks, sentences and FTS rows; returns doc id -> chunk ids."""
+    """Delete documents with their chunks and sentences; returns doc id -> chunk ids."""
     removed: dict[str, list[int]] = {}
     for doc_id in dict.fromkeys(doc_ids):
         if conn.execute("SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)).fetchone() is None:
             continue
         chunk_ids = [r[0] for r in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in chunk_ids])
         conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))  # cascades
         removed[doc_id] = chunk_ids
     return removed
@@ -276,10 +322,11 @@ def _remove_documents(conn: sqlite3.Connection, doc_ids: list[str]) -> dict[str,
 
 def _insert_documents(
     conn: sqlite3.Connection, records: Sequence[DocumentRecord]
-) -> tuple[list[int], list[np.ndarray]]:
+) -> tuple[list[int], list[np.ndarray], list[LexicalChunk]]:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     ids: list[int] = []
     vectors: list[np.ndarray] = []
+    lexical: list[LexicalChunk] = []
     for r in records:
         conn.execute(
             "INSERT INTO documents (doc_id, content_hash, text, title, source, url, published_at, "
@@ -302,17 +349,14 @@ def _insert_documents(
                 (r.doc_id, c.ordinal, c.start, c.end, c.text, _blob(c.vector)),
             )
             chunk_id = int(cursor.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
-                (chunk_id, r.title or "", c.text),
-            )
+            lexical.append(LexicalChunk(chunk_id, r.title or "", c.text))
             ids.append(chunk_id)
             vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(1, -1))
         conn.executemany(
             "INSERT INTO sentences (doc_id, ordinal, start, end, vector) VALUES (?, ?, ?, ?, ?)",
             [(r.doc_id, s.ordinal, s.start, s.end, _blob(s.vector)) for s in r.sentences],
         )
-    return ids, vectors
+    return ids, vectors, lexical
 
 
 def _blob(vector: np.ndarray) -> bytes:

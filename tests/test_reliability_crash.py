@@ -1,4 +1,5 @@
-"""kill -9 during `newsrag ingest`: on reopen the store holds exactly the committed batches."""
+"""kill -9 during `newsrag ingest`: on reopen the store holds exactly the committed batches, and
+its vector file and lexical index agree with them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from index.lexical import LexicalIndex
 from index.vectors import VectorIndex
 from rag.engine import Engine
 from rag.ingest.embedder import Embedder
@@ -112,14 +114,17 @@ def check_whole_batches(engine: Engine, ids: list[str]) -> int:
             "SELECT c.text, d.text, c.start, c.end FROM chunks AS c JOIN documents AS d USING (doc_id)"
         ).fetchall()
         assert all(chunk == text[start:end] for chunk, text, start, end in chunks)
-        fts = conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-        assert fts == len(chunks)
+        lexical = snapshot.lexical_view
+        assert lexical.size == len(chunks) and lexical.generation == snapshot.generation
         assert snapshot.vectors.size == len(chunks)
         assert snapshot.vectors.generation == snapshot.generation
     finally:
         conn.close()
     saved = VectorIndex.load(engine.store.folder / "vectors.faiss")
     assert saved is not None and saved.generation == snapshot.generation
+    on_disk = LexicalIndex.open(engine.store.folder / "lexical")  # what the next open will read
+    assert on_disk is not None and on_disk.view().generation == snapshot.generation
+    assert on_disk.view().size == len(chunks)
     return count
 
 

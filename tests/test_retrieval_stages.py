@@ -17,7 +17,7 @@ from rag.language.terms import query_terms
 from rag.retrieve.dedupe import collapse_duplicates, jaccard, shingles
 from rag.retrieve.diversity import mmr
 from rag.retrieve.fusion import normalise, reciprocal_rank_fusion, score_fusion
-from rag.retrieve.lexical import fts_query
+from rag.retrieve.lexical import lexical_phrases
 from rag.retrieve.ranker_model import FORMAT, LogisticRanker, Tree, TreeRanker, ranker_json, read_ranker
 from rag.retrieve.recency import decay, with_question_dates
 from rag.retrieve.rerank import DEFAULT_RANKER, FEATURES, load_ranker
@@ -42,12 +42,12 @@ def test_query_terms_keep_names_numbers_and_punctuated_forms() -> None:
     ]
 
 
-def test_fts_query_quotes_each_term_and_adds_joined_spellings() -> None:
-    assert fts_query("the U.S. and F-16s for $1.44 billion") == (
-        '"u.s." OR "us" OR "f" OR "16s" OR "f16s" OR "1.44" OR "billion"'
+def test_lexical_phrases_keep_each_term_whole_and_add_joined_spellings() -> None:
+    assert lexical_phrases("the U.S. and F-16s for $1.44 billion") == (
+        "u.s.", "us", "f", "16s", "f16s", "1.44", "billion"
     )
-    assert fts_query('1,000 "NEAR(x" OR what') == '"1,000" OR "1000" OR "near" OR "x"'
-    assert fts_query("what is it?") == ""
+    assert lexical_phrases('1,000 "NEAR(x" OR what') == ("1,000", "1000", "near", "x")
+    assert lexical_phrases("what is it?") == ()
 
 
 def test_reciprocal_rank_fusion_by_hand() -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index import ChunkRecord, DocumentRecord, ManifestMismatchError, RowFilter, SentenceRecord, Store
-from index.store import DB_NAME, VECTORS_NAME
+from index.store import DB_NAME, LEXICAL_NAME, VECTORS_NAME
 
 DIM = 8
 MANIFEST = {"embedder": "test", "dimension": DIM, "fingerprint": "f0"}
@@ -40,19 +42,19 @@ def test_write_search_upsert_delete(store: Store) -> None:
     snap = store.snapshot()
     assert snap.dense(_vector(1), 1)[0][0] in snap.chunks([c for c, _ in snap.dense(_vector(1), 2)])
     assert snap.chunks([snap.dense(_vector(1), 1)[0][0]]).popitem()[1].doc_id == "a"
-    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical('"harbour"', 5)] == ["a"]
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)] == ["a"]
 
     result = store.write([_record("a", "alpha seaport", 3)])
     assert (result.added, result.updated) == (0, 1)
     snap = store.snapshot()
     assert snap.count("documents") == 2 and snap.count("chunks") == 2 and snap.count("sentences") == 2
-    assert snap.lexical('"harbour"', 5) == []
-    assert len(snap.lexical('"seaport"', 5)) == 1
+    assert snap.lexical(["harbour"], 5) == []
+    assert len(snap.lexical(["seaport"], 5)) == 1
     assert snap.dense(_vector(3), 1)[0][1] == pytest.approx(1.0, abs=1e-5)
 
     assert store.write([], delete=["a", "missing"]).deleted == 1
     snap = store.snapshot()
-    assert snap.count("documents") == 1 and snap.vectors.size == 1 and snap.lexical('"seaport"', 5) == []
+    assert snap.count("documents") == 1 and snap.vectors.size == 1 and snap.lexical(["seaport"], 5) == []
 
 
 def test_old_snapshot_is_unchanged_by_later_writes(store: Store) -> None:
@@ -77,15 +79,16 @@ def _open_files(folder: Path) -> list[str]:
     return names
 
 
-def test_close_leaves_one_self_contained_file(tmp_path: Path) -> None:
-    """After close the database holds everything (no WAL to lose when copied) and no file stays open."""
+def test_close_leaves_a_self_contained_database(tmp_path: Path) -> None:
+    """After close the database holds everything (no WAL to lose when copied), beside the two
+    indexes derived from it, and no file stays open."""
     folder = tmp_path / "s"
     store = Store.open(folder, MANIFEST)
     for n in range(5):  # each write supersedes the snapshot before it
         store.write([_record(f"d{n}", f"report {n}", n)])
     store.close()
     assert _open_files(folder) == []
-    assert sorted(p.name for p in folder.iterdir()) == [DB_NAME, VECTORS_NAME]
+    assert sorted(p.name for p in folder.iterdir()) == [LEXICAL_NAME, DB_NAME, VECTORS_NAME]
     reopened = Store.open(folder, MANIFEST, create=False)
     assert reopened.snapshot().count("documents") == 5
     reopened.close()
@@ -121,7 +124,7 @@ def test_filters_apply_inside_retrieval(store: Store) -> None:
     hits = snap.dense(_vector(1), 3, allowed)  # the nearest overall (a) is excluded, two still come back
     assert sorted(snap.chunks([c for c, _ in hits])[c].doc_id for c, _ in hits) == ["b", "c"]
     dated = RowFilter(published_from="2024-02-01", published_to="2024-12-31")
-    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical('"storm"', 5, dated)] == ["b"]
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["storm"], 5, snap.allowed_chunks(dated))] == ["b"]
     assert len(snap.allowed_chunks(RowFilter(metadata={"section": "weather"}))) == 1
 
 
@@ -161,6 +164,84 @@ def test_stale_vector_file_is_rebuilt(tmp_path: Path) -> None:
     assert reopened.snapshot().vectors.size == 2
 
 
+def _damage_lexical(folder: Path, damage: str, stale: Path) -> None:
+    lexical = folder / LEXICAL_NAME
+    if damage == "delete":
+        shutil.rmtree(lexical)
+    elif damage == "corrupt meta":
+        (lexical / "meta.json").write_text("{not json")
+    elif damage == "truncate segments":
+        for path in lexical.iterdir():
+            if path.suffix in (".idx", ".term", ".pos"):
+                path.write_bytes(path.read_bytes()[:7])
+    elif damage == "stale":  # a crash after SQLite's commit but before the index's
+        shutil.rmtree(lexical)
+        shutil.copytree(stale, lexical)
+
+
+@pytest.mark.parametrize("damage", ["keep", "delete", "corrupt meta", "truncate segments", "stale"])
+def test_a_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_database(
+    tmp_path: Path, damage: str
+) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha harbour", 1)])
+    store.close()
+    stale = tmp_path / "stale"
+    shutil.copytree(folder / LEXICAL_NAME, stale)
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("b", "beta harbours", 2), _record("a", "alpha airport", 3)])
+    store.close()
+    _damage_lexical(folder, damage, stale)
+    reopened = Store.open(folder, MANIFEST)
+    snap = reopened.snapshot()
+    assert snap.lexical_view.generation == snap.generation == 2
+    assert sorted(snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)) == ["b"]
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["airport"], 5)] == ["a"]
+    reopened.close()
+    again = Store.open(folder, MANIFEST)  # the rebuilt index was saved, at the right generation
+    assert again.snapshot().lexical_view.generation == 2 and again.snapshot().lexical_view.size == 2
+    again.close()
+
+
+def test_a_read_only_store_with_a_stale_lexical_index_searches_one_built_in_memory(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha harbour", 1)])
+    store.close()
+    stale = tmp_path / "stale"
+    shutil.copytree(folder / LEXICAL_NAME, stale)
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("b", "beta harbour", 2)])
+    store.close()
+    _damage_lexical(folder, "stale", stale)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (folder / LEXICAL_NAME).iterdir())
+    reader = Store.open(folder, MANIFEST, read_only=True)
+    snap = reader.snapshot()
+    assert sorted(snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)) == ["a", "b"]
+    reader.close()
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (folder / LEXICAL_NAME).iterdir()) == before
+
+
+def test_a_store_from_before_the_lexical_index_is_upgraded_on_open(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    store = Store.open(folder, MANIFEST)
+    store.write([_record("a", "alpha harbour", 1)])
+    store.close()
+    shutil.rmtree(folder / LEXICAL_NAME)
+    conn = sqlite3.connect(folder / DB_NAME)  # the first format kept its lexical index in FTS5
+    conn.executescript("CREATE VIRTUAL TABLE chunks_fts USING fts5 (title, text); PRAGMA user_version = 1;")
+    conn.close()
+    reopened = Store.open(folder, MANIFEST)
+    snap = reopened.snapshot()
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)] == ["a"]
+    reopened.close()
+    conn = sqlite3.connect(folder / DB_NAME)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert "chunks_fts" not in tables
+
+
 def test_manifest_mismatch_is_refused(tmp_path: Path) -> None:
     Store.open(tmp_path / "s", MANIFEST).close()
     with pytest.raises(ManifestMismatchError) as caught:
@@ -188,4 +269,5 @@ def test_refresh_picks_up_another_writers_commits(tmp_path: Path) -> None:
     assert reader.refresh() is True
     snap = reader.snapshot()
     assert snap.count("documents") == 1 and snap.vectors.size == 1
+    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)] == ["a"]
     assert reader.refresh() is False

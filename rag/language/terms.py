@@ -11,7 +11,8 @@ Three consumers analyse words differently on purpose, and each way was measured 
   what its trees were trained on.
 The two stop lists differ by a few words and the answer stage's calibration was fitted on its
 own; merging them changes calibrated features, so it waits for a recalibration. The lexical
-index (FTS5) stems with Porter inside the store; the query side above never stems for it.
+index analyses (and stems, with the same Snowball English) inside the store (index/lexical.py);
+the query side above picks the terms and never stems for it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from rag.retrieve.candidates import Candidates, Ranking
 from rag.retrieve.dedupe import DUPLICATE_COSINE, collapse_duplicates
 from rag.retrieve.diversity import MMR_LAMBDA, mmr
 from rag.retrieve.fusion import reciprocal_rank_fusion, score_fusion
-from rag.retrieve.lexical import fts_query
+from rag.retrieve.lexical import lexical_phrases
 from rag.retrieve.recency import decay, with_question_dates
 from rag.retrieve.rerank import DEFAULT_RANKER, load_ranker, rerank, sentence_ranges
 from rag.types import Filters, Passage, Query
@@ -109,12 +109,12 @@ def retrieve(
     if plan.dense:
         vector = query.vector if query.vector is not None else embed(query.text)
     deadline.check("embedding the query")
-    match = fts_query(query.text) if plan.lexical else ""
+    phrases = lexical_phrases(query.text) if plan.lexical else ()
     pool = max(k, config.rerank_depth) if plan.rerank or plan.recency else k
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
     depth = max(config.depth, pool) if plan.fusion else pool  # a single list must fill the pool itself
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
-    candidates = gather(snapshot, vector, match, depth, to_row_filter(filters), config.lexical_weights, fill)
+    candidates = gather(snapshot, vector, phrases, depth, to_row_filter(filters), config.lexical_weights, fill)
     deadline.check("dense and lexical search")
     ranked = fuse(plan, candidates, config)[:pool]
     rows = snapshot.chunks([i for i, _ in ranked])
@@ -178,18 +178,16 @@ def diversify(
 def gather(
     snapshot: Snapshot,
     vector: np.ndarray | None,
-    match: str,
+    phrases: Sequence[str],
     depth: int,
     row_filter: RowFilter | None,
     weights: tuple[float, float],
     fill: bool,
 ) -> Candidates:
     """Search both lists to depth under the filter, then (if fill) each candidate's missing score."""
-    dense_ranking: Ranking = []
-    if vector is not None:
-        allowed = snapshot.allowed_chunks(row_filter) if row_filter else None
-        dense_ranking = snapshot.dense(vector, depth, allowed)
-    lexical_ranking = snapshot.lexical(match, depth, row_filter, weights) if match else []
+    allowed = snapshot.allowed_chunks(row_filter) if row_filter else None
+    dense_ranking = snapshot.dense(vector, depth, allowed) if vector is not None else []
+    lexical_ranking = snapshot.lexical(phrases, depth, allowed, weights) if phrases else []
     dense = dict(dense_ranking)
     lexical = dict(lexical_ranking)
     if not fill:
@@ -199,7 +197,7 @@ def gather(
         vectors = snapshot.chunk_vectors([i for i, _ in lexical_ranking if i not in dense])
         dense.update({i: float(v @ vector) for i, v in vectors.items()})
     dense_only = [i for i, _ in dense_ranking if i not in lexical]
-    lexical.update(snapshot.lexical_scores(match, dense_only, weights))
+    lexical.update(snapshot.lexical_scores(phrases, dense_only, weights))
     return Candidates(dense_ranking, lexical_ranking, dense, lexical, vectors)
 
 
