@@ -118,7 +118,9 @@ class LexicalIndex:
         """Replace every chunk with the given ones, in one commit."""
         self._commit((), chunks, generation, rebuild=True)
 
-    def _commit(self, remove: Iterable[int], add: Iterable[LexicalChunk], generation: int, rebuild: bool) -> None:
+    def _commit(
+        self, remove: Iterable[int], add: Iterable[LexicalChunk], generation: int, rebuild: bool
+    ) -> None:
         # A writer per commit, released before returning: tantivy allows one per index folder, and
         # another store object (another process) writes the same folder under SQLite's write lock.
         heap, threads = (_REBUILD_HEAP, 2) if rebuild else (_WRITE_HEAP, 1)
@@ -131,7 +133,8 @@ class LexicalIndex:
                     writer.delete_documents_by_term("chunk_id", int(chunk_id))
                 writer.delete_documents_by_term("chunk_id", MARKER)
             for chunk in add:
-                writer.add_document(tantivy.Document(chunk_id=chunk.chunk_id, title=chunk.title, text=chunk.text))
+                document = tantivy.Document(chunk_id=chunk.chunk_id, title=chunk.title, text=chunk.text)
+                writer.add_document(document)
             writer.add_document(tantivy.Document(chunk_id=MARKER, generation=generation))
             writer.commit()
         except BaseException:
@@ -148,7 +151,7 @@ class LexicalView:
         self._searcher = searcher
         marker = searcher.search(tantivy.Query.term_query(SCHEMA, "chunk_id", MARKER), 1).hits
         found = searcher.fast_field_values("generation", [address for _, address in marker])
-        self.generation: int | None = int(found[0]) if found else None
+        self.generation: int | None = int(found[0] or 0) if found else None
         self.size = searcher.num_docs - len(found)  # chunks held
 
     def search(
@@ -178,7 +181,7 @@ class LexicalView:
     def _ranked(self, query: tantivy.Query, k: int) -> list[tuple[int, float]]:
         hits = self._searcher.search(query, k, count=False).hits
         ids = self._searcher.fast_field_values("chunk_id", [address for _, address in hits])
-        return [(int(i), float(score)) for (score, _), i in zip(hits, ids, strict=True)]
+        return [(int(i or 0), float(score)) for (score, _), i in zip(hits, ids, strict=True)]
 
 
 def _match(phrases: Sequence[str], weights: tuple[float, float]) -> tantivy.Query | None:

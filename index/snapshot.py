@@ -120,7 +120,7 @@ class Snapshot:
         allowed: np.ndarray | None = None,
         weights: tuple[float, float] = LEXICAL_WEIGHTS,
     ) -> list[tuple[int, float]]:
-        """Chunks matching any phrase, by BM25 with (title, text) weights, best first; optionally only `allowed`."""
+        """Chunks matching any phrase by weighted BM25 (title, text), best first; or only `allowed`."""
         return self.lexical_view.search(phrases, k, allowed, weights)
 
     def lexical_scores(

@@ -1,4 +1,4 @@
-"""The persistent store: SQLite (source of truth) plus derived FAISS and tantivy indexes, one writer at a time."""
+"""The persistent store: SQLite (the source of truth), derived FAISS and tantivy indexes, one writer."""
 
 from __future__ import annotations
 

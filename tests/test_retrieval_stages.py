@@ -44,7 +44,13 @@ def test_query_terms_keep_names_numbers_and_punctuated_forms() -> None:
 
 def test_lexical_phrases_keep_each_term_whole_and_add_joined_spellings() -> None:
     assert lexical_phrases("the U.S. and F-16s for $1.44 billion") == (
-        "u.s.", "us", "f", "16s", "f16s", "1.44", "billion"
+        "u.s.",
+        "us",
+        "f",
+        "16s",
+        "f16s",
+        "1.44",
+        "billion",
     )
     assert lexical_phrases('1,000 "NEAR(x" OR what') == ("1,000", "1000", "near", "x")
     assert lexical_phrases("what is it?") == ()

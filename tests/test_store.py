@@ -124,7 +124,8 @@ def test_filters_apply_inside_retrieval(store: Store) -> None:
     hits = snap.dense(_vector(1), 3, allowed)  # the nearest overall (a) is excluded, two still come back
     assert sorted(snap.chunks([c for c, _ in hits])[c].doc_id for c, _ in hits) == ["b", "c"]
     dated = RowFilter(published_from="2024-02-01", published_to="2024-12-31")
-    assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["storm"], 5, snap.allowed_chunks(dated))] == ["b"]
+    found = snap.lexical(["storm"], 5, snap.allowed_chunks(dated))
+    assert [snap.chunks([c])[c].doc_id for c, _ in found] == ["b"]
     assert len(snap.allowed_chunks(RowFilter(metadata={"section": "weather"}))) == 1
 
 

@@ -114,7 +114,8 @@ def retrieve(
     pool = max(pool, 2 * k) if plan.dedupe or plan.mmr else pool
     depth = max(config.depth, pool) if plan.fusion else pool  # a single list must fill the pool itself
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
-    candidates = gather(snapshot, vector, phrases, depth, to_row_filter(filters), config.lexical_weights, fill)
+    row_filter = to_row_filter(filters)
+    candidates = gather(snapshot, vector, phrases, depth, row_filter, config.lexical_weights, fill)
     deadline.check("dense and lexical search")
     ranked = fuse(plan, candidates, config)[:pool]
     rows = snapshot.chunks([i for i, _ in ranked])
