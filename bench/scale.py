@@ -3,13 +3,14 @@
 Run: .venv/bin/python -m bench.scale [--sizes 10000,100000] [--requests N] [--seconds S] [--out FILE]
 
 Grows one store (bench/.cache/scale) from the RealTimeQA store that bench/http.py builds: every
-replica copies the corpus's documents, chunks, sentences and FTS rows in SQL under new ids
+replica copies the corpus's documents, chunks and sentences in SQL under new ids
 (`doc_id~r`), each chunk vector perturbed by Gaussian noise (norm ~0.3) and renormalised so copies
 do not tie. Nothing is re-embedded. At each size it builds both index kinds over the same vectors,
 measures recall@10/@100 of IVF against exact and in-process FAISS latency for the dataset's question
 vectors (nprobe sweep), then saves each kind in turn as the store's vector file, starts `newsrag
 serve` on it and measures /v1/search and /v1/ask p50/p95/p99 at 1 and 8 clients, the server's RSS
-and the overlap of its search results with the exact server's.
+and the overlap of its search results with the exact server's. The first server at each size
+rebuilds the lexical index from SQLite (the store's generation moved).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Replicator:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         shutil.copy(base / "store.sqlite", folder / "store.sqlite")
+        self.folder = folder
         self.conn = sqlite3.connect(folder / "store.sqlite", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = DELETE")
         self.conn.execute("PRAGMA synchronous = OFF")
@@ -103,11 +105,6 @@ class Replicator:
         self.conn.executemany(
             "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, text, vector) VALUES (?,?,?,?,?,?,?)",
             [(int(i), c[1] + suffix, *c[2:6], v.tobytes()) for i, c, v in zip(ids, take, noisy, strict=True)],
-        )
-        self.conn.execute(
-            "INSERT INTO chunks_fts (rowid, title, text) SELECT c.chunk_id, coalesce(d.title, ''), c.text "
-            "FROM chunks AS c JOIN documents AS d ON d.doc_id = c.doc_id WHERE c.chunk_id >= ?",
-            (first,),
         )
         self.conn.execute(
             "INSERT INTO sentences (doc_id, ordinal, start, end, vector) SELECT s.doc_id || ?, s.ordinal, "

@@ -192,7 +192,7 @@ def test_a_store_on_a_read_only_mount_is_served_and_refuses_writes(
     store = tmp_path / "store"
     with Engine.open(store, embedder=embedder) as engine:
         engine.ingest(digest_documents)
-    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    before = {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()}
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
     env.update(NEWSRAG_API_KEY=KEY, NEWSRAG_RATE_LIMIT="0")
@@ -219,4 +219,4 @@ def test_a_store_on_a_read_only_mount_is_served_and_refuses_writes(
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     assert "Traceback" not in log.read_text()
-    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
+    assert {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
