@@ -46,13 +46,23 @@ SWEEP = (8, 16, 32, 64)
 WARMUP = 5
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite database, write-ahead log included (the backup API)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 class Replicator:
     """Grows the scale store by copies of the base corpus with distinct ids and perturbed vectors."""
 
     def __init__(self, folder: Path, base: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        shutil.copy(base / "store.sqlite", folder / "store.sqlite")
+        copy_database(base / "store.sqlite", folder / "store.sqlite")
         self.folder = folder
         self.conn = sqlite3.connect(folder / "store.sqlite", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = DELETE")

@@ -27,7 +27,6 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
@@ -39,7 +38,7 @@ import httpx
 import numpy as np
 
 from bench.http import DATASET, DEFAULT_STORE, Phase, build_store, load_questions, run_phase
-from bench.scale import Replicator, caller, rss_mb
+from bench.scale import Replicator, caller, copy_database, rss_mb
 from index.vectors import VectorIndex
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +51,7 @@ def fts5_base(base: Path, folder: Path) -> Path:
     if (folder / "store.sqlite").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(base / "store.sqlite", folder / "store.sqlite")
+    copy_database(base / "store.sqlite", folder / "store.sqlite")
     conn = sqlite3.connect(folder / "store.sqlite", isolation_level=None)
     conn.executescript(
         "BEGIN; CREATE VIRTUAL TABLE chunks_fts USING fts5 (title, text, "
