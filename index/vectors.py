@@ -1,9 +1,13 @@
 """The FAISS index derived from the store's vectors: immutable once built, saved atomically.
 
 Up to `APPROXIMATE_FROM` chunks the index is exact (a flat inner-product scan). Past it the store
-switches, once, to an inverted-file index (IVF-Flat): k-means cells trained on the vectors present
-at the switch, each query scanning the `nprobe` nearest cells. IVF rather than HNSW because FAISS
-HNSW cannot remove ids, and every write batch removes the replaced chunks from a clone.
+switches to an inverted-file index (IVF-Flat): k-means cells trained on the vectors present at the
+switch, each query scanning the `nprobe` nearest cells. The cells are retrained, on everything the
+index then holds, in the write that takes it to `RETRAIN_GROWTH` times the vectors they were
+trained on (50k, 200k, 800k, ... for a store that only grows): cells fitted to an archive's first
+months stop fitting what it holds later, as new topics crowd into a few cells. IVF rather than
+HNSW because FAISS HNSW cannot remove ids, and every write batch removes the replaced chunks from
+a clone.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import numpy as np
 
 from index.atomic import write_bytes_atomic
 
-_MAGIC = b"NRVX1\n"
-_HEADER = struct.Struct("<Q16s")  # generation, first 16 bytes of SHA-256 of the payload
+_MAGIC = b"NRVX2\n"
+# generation, vectors the IVF cells were trained on (0: exact), first 16 bytes of SHA-256 of the payload
+_HEADER = struct.Struct("<QQ16s")
 
 # Exact search of one 384-d query (k=100) took 1.4 ms at 25k vectors, 12.6 ms at 50k (the flat
 # index outgrows the CPU cache), 15-43 ms at 100k and 148 ms at 1M on the 2-core benchmark machine.
@@ -30,6 +35,7 @@ APPROXIMATE_FROM = 50_000
 # 0.981 / 0.965 at nprobe 32 and 0.9995 / 0.995 at nprobe 64, for 100k / 1M chunks; 64 costs
 # 0.9 / 13.5 ms a query against 15.5 / 148 ms for exact search.
 NPROBE = 64
+RETRAIN_GROWTH = 4
 MAX_CELLS = 1024  # bounds the one-off switch: 24 s at 100k, 65 s at 1M vectors on the bench machine
 _TRAIN_PER_CELL = 50  # k-means sample per cell: FAISS wants >= 39; more only slows the switch
 _TRAIN_ITERATIONS = 10
@@ -52,11 +58,14 @@ def default_policy() -> VectorPolicy:
 class VectorIndex:
     """Inner-product search over unit vectors keyed by chunk id; never mutated after build."""
 
-    def __init__(self, index: faiss.Index, generation: int, policy: VectorPolicy | None = None) -> None:
+    def __init__(
+        self, index: faiss.Index, generation: int, policy: VectorPolicy | None = None, trained_on: int = 0
+    ) -> None:
         self._index = index
         self._ivf = faiss.try_extract_index_ivf(index)
         self.generation = generation
         self.policy = policy or default_policy()
+        self.trained_on = trained_on if self._ivf is not None else 0  # vectors the cells were fitted to
 
     @classmethod
     def build(
@@ -70,7 +79,8 @@ class VectorIndex:
         """An exact index over the given vectors, or an approximate one past the policy's threshold."""
         policy = policy or default_policy()
         if len(ids) >= policy.approximate_from:
-            return cls(_ivf_index(dimension, _as_ids(ids), _as_vectors(vectors)), generation, policy)
+            index = _ivf_index(dimension, _as_ids(ids), _as_vectors(vectors))
+            return cls(index, generation, policy, trained_on=len(ids))
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         if len(ids):
             index.add_with_ids(_as_vectors(vectors), _as_ids(ids))
@@ -98,25 +108,30 @@ class VectorIndex:
 
     def with_policy(self, policy: VectorPolicy) -> VectorIndex:
         """The same index searched under another policy (nprobe); the FAISS index is shared, not copied."""
-        return VectorIndex(self._index, self.generation, policy)
+        return VectorIndex(self._index, self.generation, policy, self.trained_on)
 
     def updated(
         self, remove: np.ndarray, add_ids: np.ndarray, add_vectors: np.ndarray, generation: int
     ) -> VectorIndex:
         """A new index: this one without `remove`, plus the added vectors. This one is unchanged.
 
-        The exact index that reaches the threshold becomes approximate here, once; an approximate
-        index stays approximate (its cells are not retrained) whatever its size later.
+        The exact index that reaches the threshold becomes approximate here; an approximate index
+        stays approximate, and is retrained here once it holds RETRAIN_GROWTH times the vectors
+        its cells were trained on.
         """
         index = faiss.clone_index(self._index)
         if len(remove):
             index.remove_ids(faiss.IDSelectorBatch(_as_ids(remove)))
         if len(add_ids):
             index.add_with_ids(_as_vectors(add_vectors), _as_ids(add_ids))
+        trained_on = self.trained_on
         if self._ivf is None and index.ntotal >= self.policy.approximate_from:
             ids, vectors = _flat_contents(index)
-            index = _ivf_index(self.dimension, ids, vectors)
-        return VectorIndex(index, generation, self.policy)
+            index, trained_on = _ivf_index(self.dimension, ids, vectors), len(ids)
+        elif self._ivf is not None and index.ntotal >= RETRAIN_GROWTH * max(self.trained_on, 1):
+            ids, vectors = _ivf_contents(index)
+            index, trained_on = _ivf_index(self.dimension, ids, vectors), len(ids)
+        return VectorIndex(index, generation, self.policy, trained_on)
 
     def search(
         self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -144,7 +159,7 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         """Write the index with its generation and a checksum, atomically."""
         payload = faiss.serialize_index(self._index).tobytes()
-        header = _HEADER.pack(self.generation, hashlib.sha256(payload).digest()[:16])
+        header = _HEADER.pack(self.generation, self.trained_on, hashlib.sha256(payload).digest()[:16])
         write_bytes_atomic(path, _MAGIC + header + payload)
 
     @classmethod
@@ -157,12 +172,12 @@ class VectorIndex:
         start = len(_MAGIC) + _HEADER.size
         if not data.startswith(_MAGIC) or len(data) < start:
             return None
-        generation, checksum = _HEADER.unpack_from(data, len(_MAGIC))
+        generation, trained_on, checksum = _HEADER.unpack_from(data, len(_MAGIC))
         payload = memoryview(data)[start:]  # no copy: at 1M chunks the file is 1.5 GB
         if hashlib.sha256(payload).digest()[:16] != checksum:
             return None
         index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
-        return cls(index, generation, policy)
+        return cls(index, generation, policy, trained_on)
 
 
 def cells_for(count: int) -> int:
@@ -190,6 +205,21 @@ def _flat_contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
     ids = faiss.vector_to_array(id_map.id_map).astype(np.int64)
     vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, flat.d), np.float32)
     return ids, _as_vectors(vectors)
+
+
+def _ivf_contents(index: faiss.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and vectors held by an IVF-Flat index, cell by cell (Flat codes are the vectors)."""
+    lists: Any = faiss.extract_index_ivf(index).invlists  # always set on a built IVF index
+    ids, vectors = [], []
+    for cell in range(lists.nlist):
+        size = lists.list_size(cell)
+        if size:
+            ids.append(faiss.rev_swig_ptr(lists.get_ids(cell), size).copy())
+            codes = faiss.rev_swig_ptr(lists.get_codes(cell), size * lists.code_size)
+            vectors.append(np.frombuffer(codes.tobytes(), dtype=np.float32).reshape(size, index.d))
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros((0, index.d), np.float32)
+    return _as_ids(np.concatenate(ids)), _as_vectors(np.concatenate(vectors))
 
 
 def _as_ids(ids: np.ndarray) -> np.ndarray:

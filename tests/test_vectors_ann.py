@@ -19,10 +19,11 @@ APPROX = VectorPolicy(approximate_from=1000, nprobe=8)
 EXACT = VectorPolicy(approximate_from=10**9)
 
 
-def _clustered(count: int, seed: int) -> np.ndarray:
-    """Unit vectors around 40 seeded centres: clustered, as sentence embeddings are."""
+def _clustered(count: int, seed: int, topics: int = 0) -> np.ndarray:
+    """Unit vectors around 40 seeded centres: clustered, as sentence embeddings are. Another
+    `topics` seed gives other centres: what an archive holds a year later."""
     rng = np.random.default_rng(seed)
-    centres = np.random.default_rng(0).standard_normal((40, DIM))
+    centres = np.random.default_rng(topics).standard_normal((40, DIM))
     points = centres[rng.integers(0, 40, count)] + 0.6 * rng.standard_normal((count, DIM))
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
@@ -74,6 +75,34 @@ def test_writes_convert_once_at_the_threshold_then_keep_the_cells() -> None:
     assert shrunk.approximate and shrunk.size == 100  # it stays approximate below the threshold
 
 
+def test_cells_are_retrained_on_everything_once_the_index_has_grown_fourfold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = VectorIndex.build(DIM, IDS[:1000], VECTORS[:1000], 1, APPROX)
+    assert first.trained_on == 1000
+    later = _clustered(4000, 3, topics=9)  # the news moved on: other topics, other centres
+    later_ids = np.arange(10_000, 14_000, dtype=np.int64)
+    grown = first.updated(IDS[:0], later_ids[:2900], later[:2900], 2)  # 3,900: not yet 4x
+    np.testing.assert_array_equal(_centroids(grown), _centroids(first))
+    retrained = grown.updated(IDS[:0], later_ids[2900:3000], later[2900:3000], 3)  # 4,000
+    assert retrained.trained_on == retrained.size == 4000 and retrained.generation == 3
+    assert not np.array_equal(_centroids(retrained), _centroids(first))
+    assert grown.trained_on == 1000 and grown.size == 3900  # the old index is untouched
+    everything = np.concatenate([IDS[:1000], later_ids[:3000]])
+    stored = np.concatenate([VECTORS[:1000], later[:3000]])
+    assert all(_top(retrained, stored[j], 1) == [int(everything[j])] for j in range(0, 4000, 37))
+    exact = VectorIndex.build(DIM, everything, stored, 3, EXACT)
+    queries = later[3000:3200]
+
+    def recall(index: VectorIndex) -> float:
+        return float(np.mean([len(set(_top(index, q)) & set(_top(exact, q))) / 10 for q in queries]))
+
+    monkeypatch.setattr(index.vectors, "RETRAIN_GROWTH", 10**6)
+    stale = grown.updated(IDS[:0], later_ids[2900:3000], later[2900:3000], 3)  # the old rule
+    np.testing.assert_array_equal(_centroids(stale), _centroids(first))
+    assert recall(retrained) >= 0.9 and recall(retrained) > recall(stale)
+
+
 def test_filters_are_honoured_and_a_narrow_filter_is_searched_exhaustively() -> None:
     exact = VectorIndex.build(DIM, IDS, VECTORS, 1, EXACT)
     approx = VectorIndex.build(DIM, IDS, VECTORS, 1, APPROX)
@@ -92,6 +121,7 @@ def test_save_and_load_round_trip_keeps_the_approximate_index(tmp_path: Path) ->
     approx.save(tmp_path / "v.faiss")
     loaded = VectorIndex.load(tmp_path / "v.faiss", APPROX)
     assert loaded is not None and loaded.approximate and loaded.generation == 7 and loaded.size == N
+    assert loaded.trained_on == N
     assert all(loaded.search(q, 10) == approx.search(q, 10) for q in QUERIES[:50])
     data = bytearray((tmp_path / "v.faiss").read_bytes())
     data[-5] ^= 0xFF
