@@ -72,9 +72,7 @@ def pools_for(dataset_dir: Path, store: Path, split: str, queries: str, before: 
     pools = []
     for qid, vector in zip(qids, vectors, strict=True):
         query, relevant = dataset.queries[qid], dataset.relevant(qid)
-        candidates = gather(
-            snapshot, vector, lexical_phrases(query), config.depth, None, config.lexical_weights, True
-        )
+        candidates = gather(snapshot, vector, lexical_phrases(query), config.depth, None, True)
         ranked = fuse(PLANS["hybrid"], candidates, config)[: config.rerank_depth]
         rows = snapshot.chunks([i for i, _ in ranked])
         ranked = [(i, s) for i, s in ranked if i in rows]

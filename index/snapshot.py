@@ -11,7 +11,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.lexical import LEXICAL_WEIGHTS, LexicalChunk, LexicalIndex, LexicalView
+from index.lexical import LexicalChunk, LexicalIndex, LexicalView
 from index.records import ChunkRow, DocumentRow, RowFilter, SentenceRow
 from index.vectors import VectorIndex
 
@@ -114,20 +114,14 @@ class Snapshot:
         return self.vectors.search(vector, k, allowed)
 
     def lexical(
-        self,
-        phrases: Sequence[str],
-        k: int,
-        allowed: np.ndarray | None = None,
-        weights: tuple[float, float] = LEXICAL_WEIGHTS,
+        self, phrases: Sequence[str], k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """Chunks matching any phrase by weighted BM25 (title, text), best first; or only `allowed`."""
-        return self.lexical_view.search(phrases, k, allowed, weights)
+        """Chunks matching any phrase by BM25 (the title counting double), best first; or only `allowed`."""
+        return self.lexical_view.search(phrases, k, allowed)
 
-    def lexical_scores(
-        self, phrases: Sequence[str], chunk_ids: list[int], weights: tuple[float, float] = LEXICAL_WEIGHTS
-    ) -> dict[int, float]:
+    def lexical_scores(self, phrases: Sequence[str], chunk_ids: list[int]) -> dict[int, float]:
         """BM25 of the given chunks for the phrases (corpus-wide statistics); absent when no match."""
-        return self.lexical_view.scores(phrases, chunk_ids, weights)
+        return self.lexical_view.scores(phrases, chunk_ids)
 
     def chunk_vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
         """The stored unit vectors of the given chunks, by id."""

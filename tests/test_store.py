@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tantivy
 
 from index import ChunkRecord, DocumentRecord, ManifestMismatchError, RowFilter, SentenceRecord, Store
 from index.store import DB_NAME, LEXICAL_NAME, VECTORS_NAME
@@ -178,9 +179,24 @@ def _damage_lexical(folder: Path, damage: str, stale: Path) -> None:
     elif damage == "stale":  # a crash after SQLite's commit but before the index's
         shutil.rmtree(lexical)
         shutil.copytree(stale, lexical)
+    elif damage == "older schema":  # the first tantivy index: title and text fields, at SQLite's generation
+        shutil.rmtree(lexical)
+        lexical.mkdir()
+        builder = tantivy.SchemaBuilder()
+        builder.add_integer_field("chunk_id", indexed=True, fast=True)
+        builder.add_integer_field("generation", fast=True)
+        builder.add_text_field("title", index_option="position")
+        builder.add_text_field("text", index_option="position")
+        index = tantivy.Index(builder.build(), path=str(lexical))
+        writer = index.writer(15_000_000, 1)
+        writer.add_document(tantivy.Document(chunk_id=-1, generation=2))
+        writer.commit()
+        writer.wait_merging_threads()
 
 
-@pytest.mark.parametrize("damage", ["keep", "delete", "corrupt meta", "truncate segments", "stale"])
+@pytest.mark.parametrize(
+    "damage", ["keep", "delete", "corrupt meta", "truncate segments", "stale", "older schema"]
+)
 def test_a_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_database(
     tmp_path: Path, damage: str
 ) -> None:
@@ -203,6 +219,23 @@ def test_a_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_database(
     again = Store.open(folder, MANIFEST)  # the rebuilt index was saved, at the right generation
     assert again.snapshot().lexical_view.generation == 2 and again.snapshot().lexical_view.size == 2
     again.close()
+
+
+def test_a_title_match_counts_double_within_one_bm25_of_the_chunk(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s", MANIFEST)
+    store.write(
+        [
+            _record("titled", "storm damage reported along the coast", 1, title="Harbour"),
+            _record("once", "harbour storm damage reported along the coast", 2),
+            _record("twice", "harbour storm damage reported at the harbour", 3),
+            _record("thrice", "harbour harbour storm damage at the harbour", 4),
+        ]
+    )
+    snap = store.snapshot()
+    ranked = [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)]
+    # one title match is worth about two in the text: above one, level with two, below three
+    assert ranked.index("titled") < ranked.index("once") and ranked.index("thrice") < ranked.index("titled")
+    store.close()
 
 
 def test_a_read_only_store_with_a_stale_lexical_index_searches_one_built_in_memory(tmp_path: Path) -> None:

@@ -60,7 +60,6 @@ class RetrievalConfig:
     """Tunable parameters of every stage; the defaults were chosen on SciFact train and RealTimeQA dev."""
 
     depth: int = 100  # candidates taken from each list (at least k)
-    lexical_weights: tuple[float, float] = (2.0, 1.0)  # BM25 column weights: title, text
     rrf_k: float = 10.0  # best of 10, 30, 60, 100 on both tuning splits
     rrf_weights: tuple[float, float] = (1.0, 1.0)  # dense, lexical
     score_weights: tuple[float, float] = (0.65, 0.35)  # dense, lexical
@@ -115,7 +114,7 @@ def retrieve(
     depth = max(config.depth, pool) if plan.fusion else pool  # a single list must fill the pool itself
     fill = (plan.fusion == "score" and plan.fill) or plan.rerank  # RRF needs only the rankings
     row_filter = to_row_filter(filters)
-    candidates = gather(snapshot, vector, phrases, depth, row_filter, config.lexical_weights, fill)
+    candidates = gather(snapshot, vector, phrases, depth, row_filter, fill)
     deadline.check("dense and lexical search")
     ranked = fuse(plan, candidates, config)[:pool]
     rows = snapshot.chunks([i for i, _ in ranked])
@@ -182,13 +181,12 @@ def gather(
     phrases: Sequence[str],
     depth: int,
     row_filter: RowFilter | None,
-    weights: tuple[float, float],
     fill: bool,
 ) -> Candidates:
     """Search both lists to depth under the filter, then (if fill) each candidate's missing score."""
     allowed = snapshot.allowed_chunks(row_filter) if row_filter else None
     dense_ranking = snapshot.dense(vector, depth, allowed) if vector is not None else []
-    lexical_ranking = snapshot.lexical(phrases, depth, allowed, weights) if phrases else []
+    lexical_ranking = snapshot.lexical(phrases, depth, allowed) if phrases else []
     dense = dict(dense_ranking)
     lexical = dict(lexical_ranking)
     if not fill:
@@ -198,7 +196,7 @@ def gather(
         vectors = snapshot.chunk_vectors([i for i, _ in lexical_ranking if i not in dense])
         dense.update({i: float(v @ vector) for i, v in vectors.items()})
     dense_only = [i for i, _ in dense_ranking if i not in lexical]
-    lexical.update(snapshot.lexical_scores(phrases, dense_only, weights))
+    lexical.update(snapshot.lexical_scores(phrases, dense_only))
     return Candidates(dense_ranking, lexical_ranking, dense, lexical, vectors)
 
 
