@@ -32,15 +32,6 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, write)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write data to path atomically."""
-
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-
-    write_atomic(path, write)
-
-
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
