@@ -13,7 +13,7 @@ from pathlib import Path
 from eval.datasets import Dataset
 from index.atomic import write_text_atomic
 from rag.config import EngineConfig
-from rag.engine import Engine, manifest_for
+from rag.engine import Engine, manifest_for, recorded_for
 from rag.ingest.embedder import Embedder
 
 MARKER = "eval-cache.json"  # written last: its presence means the ingest completed
@@ -42,6 +42,7 @@ def cache_key(dataset: Dataset, config: EngineConfig, embedder: Embedder) -> dic
         "mtime_ns": stat.st_mtime_ns,
         "mapping_version": MAPPING_VERSION,
         **manifest_for(embedder, config),
+        **recorded_for(config),
     }
 
 

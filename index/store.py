@@ -53,11 +53,18 @@ class Store:
 
     @classmethod
     def open(
-        cls, folder: Path, manifest: dict[str, Any], *, create: bool = True, read_only: bool = False
+        cls,
+        folder: Path,
+        manifest: dict[str, Any],
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        recorded: dict[str, Any] | None = None,
     ) -> Store:
         """Open (or create) the store in folder; a manifest that disagrees with the stored one is
-        refused. read_only never writes a byte to the folder (a read-only mount, a baked image):
-        writes are refused, and the store must be as a clean close left it."""
+        refused. recorded: facts a new store records beside the manifest, never checked (a store
+        made before one existed lacks it). read_only never writes a byte to the folder (a read-only
+        mount, a baked image): writes are refused, and the store must be as a clean close left it."""
         path = folder / DB_NAME
         if read_only:
             return cls._open_read_only(folder, manifest)
@@ -90,7 +97,7 @@ class Store:
                     f"no tables; restore {DB_NAME} from a backup, or move the folder aside"
                 )
             migrate(conn)
-            stored = _check_manifest(conn, {"format_version": FORMAT_VERSION, **manifest})
+            stored = _check_manifest(conn, {"format_version": FORMAT_VERSION, **manifest}, recorded or {})
             return cls(folder, conn, stored)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store at {folder}: {exc}") from None
@@ -291,10 +298,12 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _check_manifest(conn: sqlite3.Connection, wanted: dict[str, Any]) -> dict[str, Any]:
+def _check_manifest(
+    conn: sqlite3.Connection, wanted: dict[str, Any], recorded: dict[str, Any]
+) -> dict[str, Any]:
     stored = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM manifest")}
     if not stored:
-        created = {**wanted, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        created = {**recorded, **wanted, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
             "INSERT INTO manifest (key, value) VALUES (?, ?)",

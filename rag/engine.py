@@ -78,7 +78,9 @@ class Engine:
         reader = reader or shared_reader()
         manifest = manifest_for(embedder, config)
         try:
-            store = Store.open(Path(path), manifest, create=create, read_only=read_only)
+            store = Store.open(
+                Path(path), manifest, create=create, read_only=read_only, recorded=recorded_for(config)
+            )
         except ManifestMismatchError as exc:
             raise IndexMismatchError(
                 f"the store at {path} was built with {exc.key} {exc.stored!r}, but this configuration "
@@ -114,7 +116,9 @@ class Engine:
         try:
             for start in range(0, len(changed), batch):
                 part = changed[start : start + batch]
-                records = build_records(part, self.embedder, self.config.chunking, progress)
+                records = build_records(
+                    part, self.embedder, self.config.chunking, progress, sentence_vectors_of(self.store)
+                )
                 result = self.store.write(records)
                 added, updated = added + result.added, updated + result.updated
                 chunks, sentences = chunks + result.chunks, sentences + result.sentences
@@ -245,6 +249,17 @@ def manifest_for(embedder: Embedder, config: EngineConfig) -> dict[str, object]:
         "chunk_tokens": config.chunking.chunk_tokens,
         "overlap_tokens": config.chunking.overlap_tokens,
     }
+
+
+def recorded_for(config: EngineConfig) -> dict[str, object]:
+    """What a new store records of how it was built, beside the manifest, without checking it
+    at open: a store keeps being written the way it was built (sentence_vectors_of)."""
+    return {"sentence_vectors": config.sentence_vectors}
+
+
+def sentence_vectors_of(store: Store) -> str:
+    """How the store's sentence vectors are made; a store from before late chunking has its own."""
+    return str(store.manifest.get("sentence_vectors", "separate"))
 
 
 def _when(value: str | None) -> datetime | None:

@@ -68,6 +68,28 @@ def test_fp32_onnx_matches_torch(onnx_embedder: Embedder, torch_vectors: np.ndar
     assert (vectors * torch_vectors).sum(axis=1).min() > 0.9999
 
 
+def test_spans_are_pooled_alike_by_both_backends(
+    embedder: Embedder, onnx_embedder: Embedder, torch_vectors: np.ndarray
+) -> None:
+    story = "  " + SENTENCES[0] + " " + SENTENCES[1]  # leading blanks: the model reads it stripped
+    first = (2, 2 + len(SENTENCES[0]))
+    second = (first[1] + 1, len(story))
+    past = (len(LONG) - 60, len(LONG))  # beyond the 256 wordpieces the model reads
+    texts, spans = [story, LONG], [[first, second], [(0, 40), past]]
+    for backend in (embedder, onnx_embedder):
+        vectors, pooled = backend.encode_spans(texts, spans)
+        assert (vectors * backend.encode(texts)).sum(axis=1).min() > 0.9999  # the texts' own vectors
+        assert [p.shape for p in pooled] == [(2, 384), (2, 384)]
+        np.testing.assert_allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
+        # each span is nearest its own sentence read alone, and the cut-off span has no vector
+        own = pooled[0] @ torch_vectors[:2].T
+        assert own[0, 0] > own[0, 1] and own[1, 1] > own[1, 0] and own.diagonal().min() > 0.7
+        assert not pooled[1][1].any() and pooled[1][0].any()
+    torch_pooled = embedder.encode_spans(texts, spans)[1][0]
+    onnx_pooled = onnx_embedder.encode_spans(texts, spans)[1][0]
+    assert (torch_pooled * onnx_pooled).sum(axis=1).min() > 0.9999
+
+
 def test_fp32_onnx_keeps_torch_fingerprint(onnx_embedder: Embedder, embedder: Embedder) -> None:
     assert (onnx_embedder.name, onnx_embedder.fingerprint) == (embedder.name, embedder.fingerprint)
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.config import EngineConfig
@@ -157,3 +158,55 @@ def test_a_document_built_in_code_with_a_script_for_a_url_is_refused_whole(engin
         engine.ingest([good, bad])
     assert engine.stats().documents == 0
     assert engine.ingest([good]).added == 1
+
+
+def test_sentence_vectors_are_pooled_from_the_chunk_pass(
+    tmp_path: Path, embedder: Embedder, digest_documents: list[Document]
+) -> None:
+    engine = Engine.open(tmp_path / "s", embedder=embedder)
+    calls = embedder.calls
+    report = engine.ingest(digest_documents)
+    assert embedder.calls - calls == report.chunks == 10  # each chunk read once, no sentence alone
+    snap = engine.store.snapshot()
+    texts = {d.doc_id: d.text for d in digest_documents}
+    sentences = snap.sentences([(d.doc_id, 0, len(d.text)) for d in digest_documents])
+    assert len(sentences) == report.sentences
+    vectors = np.stack([s.vector for s in sentences])
+    # a sentence's vector says what that sentence says: of the digest's sentences, the question's
+    # nearest is the one that answers it
+    for question, words in [
+        ("How many German fire units are involved?", "Two German fire units"),
+        ("Where is the new amphibious warfare training center?", "Sørreisa"),
+        ("Which memorandum does Ukraine say failed?", "Budapest Memorandum"),
+        ("Who warned Trump against pressuring Ukraine?", "Rutte"),
+    ]:
+        best = sentences[int(np.argmax(vectors @ embedder.embed(question)))]
+        assert words in texts[best.doc_id][best.start : best.end], question
+    engine.close()
+
+
+def test_a_sentence_longer_than_a_chunk_is_embedded_on_its_own(tmp_path: Path, embedder: Embedder) -> None:
+    config = EngineConfig(chunking=ChunkingConfig(chunk_tokens=32, overlap_tokens=8))
+    engine = Engine.open(tmp_path / "s", config, embedder=embedder)
+    long = "The " + " ".join(["storm closed roads and schools across the northern districts"] * 6) + "."
+    calls = embedder.calls
+    report = engine.ingest([Document(doc_id="d", text=f"Power is back. {long} Schools reopen today.")])
+    assert report.chunks > 1 and report.sentences == 3
+    assert embedder.calls - calls == report.chunks + 1
+    engine.close()
+
+
+def test_a_store_keeps_the_way_its_sentence_vectors_were_made(tmp_path: Path, embedder: Embedder) -> None:
+    documents = [Document(doc_id="a", text="Power is back. Schools reopen today. Roads are clear.")]
+    separate = Engine.open(tmp_path / "s", EngineConfig(sentence_vectors="separate"), embedder=embedder)
+    calls = embedder.calls
+    separate.ingest(documents)
+    assert embedder.calls - calls == 1 + 3
+    separate.close()
+    again = Engine.open(tmp_path / "s", embedder=embedder)  # the default, late, opens it
+    calls = embedder.calls
+    again.ingest([Document(doc_id="b", text="Rain is due. Rivers are high.")])
+    assert embedder.calls - calls == 1 + 2  # still written the way it was built
+    again.close()
+    with pytest.raises(InvalidRequestError, match="unknown sentence vectors 'eager'"):
+        EngineConfig(sentence_vectors="eager")

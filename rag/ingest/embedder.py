@@ -8,7 +8,9 @@ export BERT-fused and int8-quantised: faster batches, slightly different vectors
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -108,6 +110,7 @@ class Embedder:
         if self.backend == "torch":
             self._model = _load_model(folder, self.config.threads)
             self._tokenizer = self._model.tokenizer
+            self._lower = _lower_case(folder)
             self.dimension = int(self._model.get_embedding_dimension())
             self.max_wordpieces = int(self._model.max_seq_length)
         else:
@@ -140,6 +143,54 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_spans(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's unit vector and, from the same forward pass, one per character span of it.
+
+        A span's vector is the normalised mean of the embeddings of the tokens it overlaps, read in
+        the context of the whole text ("late chunking"); a text's own vector is the mean of all its
+        tokens, as `encode` gives it. A span of which the model read no token (cut off by
+        truncation, or text the tokenizer's preparation moved) gets a zero row.
+        """
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return vectors, []
+        self.calls += len(texts)
+        read = self._tokens(texts)
+        pooled = []
+        for i, (text, (tokens, offsets)) in enumerate(zip(texts, read, strict=True)):
+            vectors[i] = _unit(tokens.mean(axis=0))
+            pooled.append(pool_spans(tokens, offsets, _moved(text, self._prepare(text), spans[i])))
+        return vectors, pooled
+
+    def _prepare(self, text: str) -> str:
+        if self._onnx is not None:
+            return self._onnx.prepare(text)
+        return text.strip().lower() if self._lower else text.strip()  # sentence-transformers' Transformer
+
+    def _tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text, its token embeddings and their offsets in the prepared text."""
+        if self._onnx is not None:
+            return self._onnx.encode_tokens(texts, self.config.batch_size)
+        outputs = self._model.encode(
+            texts, batch_size=self.config.batch_size, output_value="token_embeddings", convert_to_numpy=True
+        )
+        found = self._tokenizer(
+            [self._prepare(t) for t in texts],
+            truncation=True,
+            max_length=self.max_wordpieces,
+            return_offsets_mapping=True,
+        )["offset_mapping"]
+        read = []
+        for tokens, offsets in zip(outputs, found, strict=True):
+            tokens = np.asarray(tokens.cpu() if hasattr(tokens, "cpu") else tokens, dtype=np.float32)
+            offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+            if len(offsets) != len(tokens):  # never seen; a span then falls back to its own pass
+                offsets = np.zeros((len(tokens), 2), dtype=np.int64)
+            read.append((tokens, offsets))
+        return read
+
     def wordpieces(self, text: str) -> int:
         """Tokens the model sees for text, counting its [CLS] and [SEP] markers."""
         return len(self._tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
@@ -147,6 +198,41 @@ class Embedder:
     def fits(self, text: str) -> bool:
         """True when the model reads text whole, without truncating it."""
         return self.wordpieces(text) <= self.max_wordpieces
+
+
+def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit means of the token rows overlapping each [start, end) span; zero rows for none.
+
+    offsets are (start, end) per token in the same coordinates, (0, 0) for special tokens.
+    """
+    out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    for row, (start, end) in enumerate(spans):
+        picked = real & (ends > start) & (starts < end)
+        if picked.any():
+            out[row] = _unit(tokens[picked].mean(axis=0))
+    return out
+
+
+def _moved(text: str, prepared: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """spans of text in the coordinates of prepared (text stripped, perhaps lowercased); spans
+    that cannot be mapped (lowercasing changed a length) become empty and so get no tokens."""
+    shift = len(text) - len(text.lstrip())
+    if len(prepared) != len(text.strip()):
+        return [(0, 0)] * len(spans)
+    return [(start - shift, end - shift) for start, end in spans]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
+
+def _lower_case(folder: Path) -> bool:
+    config = folder / "sentence_bert_config.json"
+    if not config.is_file():
+        return False
+    return bool(json.loads(config.read_text(encoding="utf-8")).get("do_lower_case", False))
 
 
 def _load_model(folder: Path, threads: int | None) -> Any:

@@ -60,21 +60,44 @@ class OnnxEncoder:
             out[picked] = self._encode_batch([texts[i] for i in picked])
         return out
 
+    def encode_tokens(self, texts: list[str], batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per text, its token embeddings and their character offsets in the prepared text
+        (`prepare`), the [CLS] and [SEP] rows included with offsets (0, 0)."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(texts)
+        for start in range(0, len(texts), batch_size):
+            picked = order[start : start + batch_size]
+            tokens, mask, offsets = self._run([texts[i] for i in picked], offsets=True)
+            for row, i in enumerate(picked):
+                n = int(mask[row].sum())
+                out[i] = (tokens[row, :n], offsets[row, :n])
+        return out
+
+    def prepare(self, text: str) -> str:
+        """What the model reads of text, as sentence-transformers prepares it."""
+        return text.strip().lower() if self._lower else text.strip()
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        texts = [t.strip().lower() if self._lower else t.strip() for t in texts]
+        tokens, mask, _ = self._run(texts, offsets=False)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def _run(self, texts: list[str], offsets: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token embeddings, attention mask and (when asked) offsets of one padded batch."""
         features = self.tokenizer(
-            texts,
+            [self.prepare(t) for t in texts],
             padding=True,
             truncation="longest_first",
             max_length=self.max_seq_length,
             return_tensors="np",
+            return_offsets_mapping=offsets,
         )
         feeds = {name: np.asarray(v, dtype=np.int64) for name, v in features.items() if name in self._inputs}
         tokens = self._session.run(None, feeds)[0]
-        mask = feeds["attention_mask"][:, :, None].astype(np.float32)
-        pooled = (tokens * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        found = np.asarray(features["offset_mapping"]) if offsets else np.empty(0)
+        return tokens, feeds["attention_mask"], found
 
 
 def build(folder: Path, variant: str, target: Path, fp32: Path, tokenizer: Any) -> None:

@@ -12,7 +12,7 @@ from index import ChunkRecord, DocumentRecord, SentenceRecord
 from rag.ingest.chunking import ChunkingConfig, chunk_document
 from rag.ingest.embedder import Embedder
 from rag.language.text import sentence_spans
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Span
 
 
 def content_hash(document: Document) -> str:
@@ -43,10 +43,18 @@ def build_records(
     embedder: Embedder,
     chunking: ChunkingConfig,
     progress: Callable[[int], None] | None = None,
+    sentence_vectors: str = "late",
 ) -> list[DocumentRecord]:
-    """Chunk, split and embed a batch of documents with one batched model call."""
+    """Chunk, split and embed a batch of documents with one batched model call.
+
+    sentence_vectors "late": a sentence's vector is pooled from the forward pass of the chunk
+    that holds it (Embedder.encode_spans), so every text is read once; a sentence no chunk holds
+    whole (one longer than a chunk) is embedded on its own. "separate": every sentence is
+    embedded on its own, besides the chunks.
+    """
     plans = []
     texts: list[str] = []
+    hosted: list[list[tuple[int, int]]] = []  # per chunk input: the sentence spans it holds
     for document in documents:
 
         def fits(piece: str, document: Document = document) -> bool:
@@ -54,18 +62,59 @@ def build_records(
 
         chunks = chunk_document(document, chunking, fits)
         spans = sentence_spans(document.text)
-        plans.append((document, chunks, spans, len(texts)))
-        texts.extend(embedding_input(document, c) for c in chunks)
-        texts.extend(document.text[s.start : s.end] for s in spans)
-    vectors = embedder.encode(texts)
+        late = sentence_vectors == "late"
+        hosts = _hosts(document, chunks, spans, len(texts)) if late else [None] * len(spans)
+        plans.append((document, chunks, spans, hosts, len(texts)))
+        for chunk in chunks:
+            texts.append(embedding_input(document, chunk))
+            hosted.append([])
+        for host in hosts:
+            if host is not None:
+                hosted[host[0]].append(host[1])
+    vectors, pooled = embedder.encode_spans(texts, hosted)
+    found: list[list[np.ndarray | None]] = []
+    alone: list[str] = []  # sentences that need a pass of their own
+    for document, _, spans, hosts, _ in plans:
+        taken = {i: 0 for i in {h[0] for h in hosts if h is not None}}
+        row: list[np.ndarray | None] = []
+        for span, host in zip(spans, hosts, strict=True):
+            vector = None
+            if host is not None:
+                vector = pooled[host[0]][taken[host[0]]]
+                taken[host[0]] += 1
+            if vector is None or not vector.any():
+                vector = None
+                alone.append(document.text[span.start : span.end])
+            row.append(vector)
+        found.append(row)
+    own = iter(embedder.encode(alone))
     records = []
-    for document, chunks, spans, offset in plans:
+    for (document, chunks, spans, _, offset), row in zip(plans, found, strict=True):
         chunk_vectors = vectors[offset : offset + len(chunks)]
-        sentence_vectors = vectors[offset + len(chunks) : offset + len(chunks) + len(spans)]
-        records.append(_record(document, chunks, chunk_vectors, spans, sentence_vectors))
+        rows = np.stack([v if v is not None else next(own) for v in row]) if row else vectors[:0]
+        records.append(_record(document, chunks, chunk_vectors, spans, rows))
     if progress is not None:
         progress(len(documents))
     return records
+
+
+def _hosts(
+    document: Document, chunks: Sequence[Chunk], spans: Sequence[Span], first: int
+) -> list[tuple[int, tuple[int, int]] | None]:
+    """Per sentence, the chunk input that holds it whole and its span there: of the chunks that
+    hold it (they overlap), the one it sits most centrally in, for context on both sides."""
+    prefix = len(document.title) + 1 if document.title else 0
+    hosts: list[tuple[int, tuple[int, int]] | None] = []
+    for span in spans:
+        holding = [(min(span.start - c.start, c.end - span.end), i) for i, c in enumerate(chunks)]
+        best = max((h for h in holding if h[0] >= 0), default=None)
+        if best is None:
+            hosts.append(None)
+            continue
+        chunk = chunks[best[1]]
+        local = (span.start - chunk.start + prefix, span.end - chunk.start + prefix)
+        hosts.append((first + best[1], local))
+    return hosts
 
 
 def _record(
