@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,5 +209,14 @@ def test_a_store_keeps_the_way_its_sentence_vectors_were_made(tmp_path: Path, em
     again.ingest([Document(doc_id="b", text="Rain is due. Rivers are high.")])
     assert embedder.calls - calls == 1 + 2  # still written the way it was built
     again.close()
+    conn = sqlite3.connect(tmp_path / "s" / "store.sqlite")  # a store from before the choice existed
+    with conn:
+        conn.execute("DELETE FROM manifest WHERE key = 'sentence_vectors'")
+    conn.close()
+    old = Engine.open(tmp_path / "s", embedder=embedder)
+    calls = embedder.calls
+    old.ingest([Document(doc_id="c", text="Snow is due. Trains are slow.")])
+    assert embedder.calls - calls == 1 + 2
+    old.close()
     with pytest.raises(InvalidRequestError, match="unknown sentence vectors 'eager'"):
         EngineConfig(sentence_vectors="eager")
