@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ def build_records(
     plans = []
     texts: list[str] = []
     hosted: list[list[tuple[int, int]]] = []  # per chunk input: the sentence spans it holds
+    late = sentence_vectors == "late"
     for document in documents:
 
         def fits(piece: str, document: Document = document) -> bool:
@@ -62,7 +64,6 @@ def build_records(
 
         chunks = chunk_document(document, chunking, fits)
         spans = sentence_spans(document.text)
-        late = sentence_vectors == "late"
         hosts = _hosts(document, chunks, spans, len(texts)) if late else [None] * len(spans)
         plans.append((document, chunks, spans, hosts, len(texts)))
         for chunk in chunks:
@@ -102,18 +103,26 @@ def _hosts(
     document: Document, chunks: Sequence[Chunk], spans: Sequence[Span], first: int
 ) -> list[tuple[int, tuple[int, int]] | None]:
     """Per sentence, the chunk input that holds it whole and its span there: of the chunks that
-    hold it (they overlap), the one it sits most centrally in, for context on both sides."""
+    hold it (they overlap), the one it sits most centrally in, for context on both sides.
+
+    Chunks are in document order, so only those starting at or before the sentence and not
+    ending before it are looked at: a few per sentence, linear in the document."""
     prefix = len(document.title) + 1 if document.title else 0
+    starts = [c.start for c in chunks]
     hosts: list[tuple[int, tuple[int, int]] | None] = []
     for span in spans:
-        holding = [(min(span.start - c.start, c.end - span.end), i) for i, c in enumerate(chunks)]
-        best = max((h for h in holding if h[0] >= 0), default=None)
+        best: tuple[int, int] | None = None
+        i = bisect.bisect_right(starts, span.start) - 1
+        while i >= 0 and chunks[i].end > span.start:
+            margin = min(span.start - chunks[i].start, chunks[i].end - span.end)
+            if margin >= 0 and (best is None or margin > best[0]):
+                best = (margin, i)
+            i -= 1
         if best is None:
             hosts.append(None)
             continue
         chunk = chunks[best[1]]
-        local = (span.start - chunk.start + prefix, span.end - chunk.start + prefix)
-        hosts.append((first + best[1], local))
+        hosts.append((first + best[1], (span.start - chunk.start + prefix, span.end - chunk.start + prefix)))
     return hosts
 
 
