@@ -46,9 +46,9 @@ from sentence_transformers import SentenceTransformer
 from bench.http import DATASET, DEFAULT_STORE, build_store, load_corpus, load_questions
 from rag.config import EngineConfig
 from rag.engine import Engine
-from rag.ingest.chunking import ChunkingConfig, chunk_document
+from rag.ingest.chunking import ChunkingConfig
 from rag.ingest.embedder import EmbedderConfig, shared_embedder
-from rag.ingest.records import embedding_input
+from rag.ingest.records import document_chunks, embedding_input
 from rag.types import Document
 
 
@@ -79,14 +79,7 @@ def chunk_inputs(documents: list[Document]) -> list[str]:
     """The texts newsrag embeds for the documents' chunks (its own chunking, the model's fit)."""
     embedder = shared_embedder(EmbedderConfig(backend="torch"))
     chunking = ChunkingConfig()
-    texts = []
-    for document in documents:
-
-        def fits(piece: str, document: Document = document) -> bool:
-            return embedder.fits(f"{document.title}\n{piece}" if document.title else piece)
-
-        texts.extend(embedding_input(document, c) for c in chunk_document(document, chunking, fits))
-    return texts
+    return [embedding_input(d, c) for d in documents for c in document_chunks(d, embedder, chunking)]
 
 
 def whole(document: Document) -> str:

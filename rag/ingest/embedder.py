@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.errors import InvalidRequestError, ModelNotFoundError
+from rag.ingest.onnx_encoder import prepared
 
 if TYPE_CHECKING:
     from rag.ingest.onnx_encoder import OnnxEncoder
@@ -165,9 +166,7 @@ class Embedder:
         return vectors, pooled
 
     def _prepare(self, text: str) -> str:
-        if self._onnx is not None:
-            return self._onnx.prepare(text)
-        return text.strip().lower() if self._lower else text.strip()  # sentence-transformers' Transformer
+        return self._onnx.prepare(text) if self._onnx is not None else prepared(text, self._lower)
 
     def _tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per text, its token embeddings and their offsets in the prepared text."""

@@ -75,7 +75,7 @@ class OnnxEncoder:
 
     def prepare(self, text: str) -> str:
         """What the model reads of text, as sentence-transformers prepares it."""
-        return text.strip().lower() if self._lower else text.strip()
+        return prepared(text, self._lower)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         tokens, mask, _ = self._run(texts, offsets=False)
@@ -98,6 +98,11 @@ class OnnxEncoder:
         tokens = self._session.run(None, feeds)[0]
         found = np.asarray(features["offset_mapping"]) if offsets else np.empty(0)
         return tokens, feeds["attention_mask"], found
+
+
+def prepared(text: str, lower: bool) -> str:
+    """What a sentence-transformers Transformer module reads of text: stripped, lowercased if it says so."""
+    return text.strip().lower() if lower else text.strip()
 
 
 def build(folder: Path, variant: str, target: Path, fp32: Path, tokenizer: Any) -> None:

@@ -58,45 +58,47 @@ def build_records(
     hosted: list[list[tuple[int, int]]] = []  # per chunk input: the sentence spans it holds
     late = sentence_vectors == "late"
     for document in documents:
-
-        def fits(piece: str, document: Document = document) -> bool:
-            return embedder.fits(f"{document.title}\n{piece}" if document.title else piece)
-
-        chunks = chunk_document(document, chunking, fits)
+        chunks = document_chunks(document, embedder, chunking)
         spans = sentence_spans(document.text)
         hosts = _hosts(document, chunks, spans, len(texts)) if late else [None] * len(spans)
-        plans.append((document, chunks, spans, hosts, len(texts)))
-        for chunk in chunks:
-            texts.append(embedding_input(document, chunk))
-            hosted.append([])
+        rows: list[tuple[int, int] | None] = []  # per sentence: its chunk input and row there
+        hosted.extend([] for _ in chunks)
         for host in hosts:
             if host is not None:
+                rows.append((host[0], len(hosted[host[0]])))
                 hosted[host[0]].append(host[1])
+            else:
+                rows.append(None)
+        plans.append((document, chunks, spans, rows, len(texts)))
+        texts.extend(embedding_input(document, c) for c in chunks)
     vectors, pooled = embedder.encode_spans(texts, hosted)
     found: list[list[np.ndarray | None]] = []
     alone: list[str] = []  # sentences that need a pass of their own
-    for document, _, spans, hosts, _ in plans:
-        taken = {i: 0 for i in {h[0] for h in hosts if h is not None}}
-        row: list[np.ndarray | None] = []
-        for span, host in zip(spans, hosts, strict=True):
-            vector = None
-            if host is not None:
-                vector = pooled[host[0]][taken[host[0]]]
-                taken[host[0]] += 1
-            if vector is None or not vector.any():
-                vector = None
-                alone.append(document.text[span.start : span.end])
-            row.append(vector)
-        found.append(row)
+    for document, _, spans, rows, _ in plans:
+        vectors_of = [pooled[r[0]][r[1]] if r is not None else None for r in rows]
+        vectors_of = [v if v is not None and v.any() else None for v in vectors_of]
+        alone.extend(
+            document.text[s.start : s.end] for s, v in zip(spans, vectors_of, strict=True) if v is None
+        )
+        found.append(vectors_of)
     own = iter(embedder.encode(alone))
     records = []
     for (document, chunks, spans, _, offset), row in zip(plans, found, strict=True):
         chunk_vectors = vectors[offset : offset + len(chunks)]
-        rows = np.stack([v if v is not None else next(own) for v in row]) if row else vectors[:0]
-        records.append(_record(document, chunks, chunk_vectors, spans, rows))
+        sentence_rows = np.stack([v if v is not None else next(own) for v in row]) if row else vectors[:0]
+        records.append(_record(document, chunks, chunk_vectors, spans, sentence_rows))
     if progress is not None:
         progress(len(documents))
     return records
+
+
+def document_chunks(document: Document, embedder: Embedder, chunking: ChunkingConfig) -> list[Chunk]:
+    """The document's chunks, each small enough for the model to read whole with the title."""
+
+    def fits(piece: str) -> bool:
+        return embedder.fits(f"{document.title}\n{piece}" if document.title else piece)
+
+    return chunk_document(document, chunking, fits)
 
 
 def _hosts(
