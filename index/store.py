@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import numpy as np
@@ -283,7 +284,7 @@ class Store:
         """Bytes on disk: database, its write-ahead log, the vector file and the lexical index."""
         names = (DB_NAME, DB_NAME + "-wal", VECTORS_NAME)
         files = [self.folder / n for n in names] + list((self.folder / LEXICAL_NAME).glob("*"))
-        return sum(f.stat().st_size for f in files if f.is_file())
+        return sum(_file_size(f) for f in files)
 
     def close(self) -> None:
         """Save the vectors and close the connections."""
@@ -292,6 +293,16 @@ class Store:
             for snapshot in list(self._snapshots):
                 snapshot.close()
             self._conn.close()
+
+
+def _file_size(path: Path) -> int:
+    """A file's size, 0 for one that is not there: the lexical index writes and removes
+    temporary files while a reader sums the folder."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return 0
+    return status.st_size if S_ISREG(status.st_mode) else 0
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:

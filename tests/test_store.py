@@ -305,3 +305,16 @@ def test_refresh_picks_up_another_writers_commits(tmp_path: Path) -> None:
     assert snap.count("documents") == 1 and snap.vectors.size == 1
     assert [snap.chunks([c])[c].doc_id for c, _ in snap.lexical(["harbour"], 5)] == ["a"]
     assert reader.refresh() is False
+
+
+def test_size_is_read_while_the_lexical_index_replaces_its_files(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write([_record("a", "alpha harbour", 1)])
+    settled = store.size_bytes()
+    assert settled > 0
+    listed = list((store.folder / LEXICAL_NAME).glob("*"))
+    gone = store.folder / LEXICAL_NAME / ".tmp-removed-after-listing"  # listed, then deleted by a commit
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter([*listed, gone]))
+    monkeypatch.setattr(Path, "is_file", lambda self: True)  # ... and there when it was looked at
+    assert store.size_bytes() == settled
