@@ -34,16 +34,23 @@ class IndexInfo:
 
 
 def cache_key(dataset: Dataset, config: EngineConfig, embedder: Embedder) -> dict[str, object]:
-    """What the cached store depends on: the corpus file's identity, chunking and the model."""
-    stat = dataset.corpus_path.stat()
+    """What the cached store depends on: the corpus file's content, chunking and the model. The
+    content, not the file's path or mtime: a checkout elsewhere, or a copy, of the same corpus
+    reuses the store; an edit in place does not."""
     return {
-        "corpus": str(dataset.corpus_path.resolve()),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
+        "corpus_sha256": _sha256(dataset.corpus_path),
         "mapping_version": MAPPING_VERSION,
         **manifest_for(embedder, config),
         **recorded_for(config),
     }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cache_folder(cache_dir: Path, dataset: Dataset, key: dict[str, object]) -> Path:

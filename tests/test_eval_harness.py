@@ -11,8 +11,9 @@ import pytest
 
 from eval.datasets import load_dataset
 from eval.harness import Plan, evaluate, write_outputs
-from eval.index_cache import IndexInfo
+from eval.index_cache import IndexInfo, cache_folder, cache_key
 from newsrag.cli import main
+from rag.config import EngineConfig
 from rag.engine import Engine
 from rag.errors import InvalidRequestError
 from rag.ingest.embedder import Embedder, shared_embedder
@@ -151,6 +152,20 @@ def test_run_folder_files(runs: dict) -> None:
     assert [r["qid"] for r in records] == [*QUERIES, *UNANSWERABLE]
     assert records[0]["retrieval"]["hybrid"]["ranking"][0][0] == "volcano"
     assert records[-1]["retrieval"] == {}  # unjudged: asked, not ranked
+
+
+def test_the_cache_follows_the_corpus_content_not_its_path(tmp_path: Path, embedder: Embedder) -> None:
+    def folder(root: Path) -> Path:
+        return cache_folder(
+            tmp_path / "cache", dataset := load_dataset(root), cache_key(dataset, EngineConfig(), embedder)
+        )
+
+    here = write_dataset(tmp_path / "here" / "tiny")
+    there = write_dataset(tmp_path / "there" / "tiny")  # a checkout elsewhere: same bytes, new mtime
+    assert folder(here) == folder(there)
+    corpus = there / "corpus.jsonl"
+    corpus.write_text(corpus.read_text(encoding="utf-8").replace("three days", "four days"), encoding="utf-8")
+    assert folder(here) != folder(there)
 
 
 def test_second_run_reuses_the_index_compares_and_gates(runs: dict) -> None:
