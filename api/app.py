@@ -22,6 +22,7 @@ from api.limits import BodySizeLimit, RateLimiter
 from api.metrics import Metrics, ObserveRequests
 from api.schemas import metadata_value_schemas
 from api.settings import Settings, get_settings
+from rag.compose.answer import AnswerConfig
 from rag.config import EngineConfig
 from rag.engine import Engine
 from rag.ingest.embedder import EmbedderConfig
@@ -141,7 +142,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         backend=settings.embed_backend,
         onnx_cache=str(settings.onnx_cache),
     )
-    return EngineConfig(embedder=embedder, ingest_batch=settings.max_documents)
+    answer = AnswerConfig(read_first=settings.read_first or None, read_enough=settings.read_enough)
+    return EngineConfig(embedder=embedder, ingest_batch=settings.max_documents, answer=answer)
 
 
 def start_watching(app: FastAPI, stop: threading.Event) -> threading.Thread:

@@ -1,11 +1,13 @@
 """/v1/ask against /v1/search on one grown store, served by checkouts that differ in their reader.
 
 Run: .venv/bin/python -m bench.reader_latency --store STORE --variant NAME=TREE [--variant ...]
-         [--rounds 2] [--requests 60] [--seconds 20] [--out FILE]
+         [--setting NAME:VAR=VALUE ...] [--rounds 2] [--requests 60] [--seconds 20] [--out FILE]
 
 STORE is a store grown by bench/scale.py or bench/scale_lexical.py (bench/.cache/scale-tantivy
 at 1M chunks); each TREE is a checkout (`git worktree add /tmp/before COMMIT`), the current one
-being this repository. In `--rounds` alternations each checkout serves the store in turn
+being this repository; `--setting` gives a variant's server (and stage run) a NEWSRAG_* variable,
+so one checkout can be two variants (`--setting quick:NEWSRAG_READ_FIRST=1`). In `--rounds`
+alternations each checkout serves the store in turn
 (`newsrag serve`, rate limit off, one server at a time) and takes the RealTimeQA questions at one
 client on /v1/search (k=10) and /v1/ask; p50/p95/p99 pool the rounds. Then bench/stages.py runs
 against the store from each checkout for the in-process breakdown. Read the variants against each
@@ -54,6 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--variant", action="append", required=True, metavar="NAME=TREE")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME:VAR=VALUE")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=60, help="requests per phase and round")
     parser.add_argument("--seconds", type=float, default=20.0, help="time budget per phase and round")
@@ -65,11 +68,18 @@ def main() -> None:
         if not tree or not (Path(tree) / "newsrag" / "cli.py").is_file():
             raise SystemExit(f"--variant {spec!r}: give NAME=TREE, TREE a checkout of newsrag")
         variants[name] = (Path(tree).resolve(), args.store.resolve())
+    settings: dict[str, dict[str, str]] = {}
+    for spec in args.setting:
+        name, _, assignment = spec.partition(":")
+        var, _, value = assignment.partition("=")
+        if name not in variants or not var.startswith("NEWSRAG_") or not value:
+            raise SystemExit(f"--setting {spec!r}: give NAME:NEWSRAG_VAR=VALUE for a --variant NAME")
+        settings.setdefault(name, {})[var] = value
     if not (args.store / "store.sqlite").is_file():
         raise SystemExit(f"no store at {args.store}: grow one with bench/scale.py first")
     questions = load_questions(DATASET / "queries.jsonl")[: args.requests + WARMUP]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    results = measure(variants, questions, args)
+    results = measure(variants, questions, args, settings)
     with sqlite3.connect(f"file:{args.store / 'store.sqlite'}?mode=ro", uri=True) as conn:
         chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
     print(f"load average {os.getloadavg()[0]:.2f} at the end", flush=True)

@@ -76,13 +76,16 @@ class FtsReplicator(Replicator):
         )
 
 
-def start(tree: Path, store: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """`newsrag serve` from a checkout; returns the process, its URL and the seconds to ready."""
+def start(
+    tree: Path, store: Path, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """`newsrag serve` from a checkout (with these NEWSRAG_* settings besides the rate limit off);
+    returns the process, its URL and the seconds to ready."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
-    env |= {"NEWSRAG_RATE_LIMIT": "0", "PYTHONPATH": str(tree)}
+    env |= {"NEWSRAG_RATE_LIMIT": "0", "PYTHONPATH": str(tree), **(settings or {})}
     command = [sys.executable, "-m", "newsrag.cli", "--store", str(store), "serve", "--port", str(port)]
     started = time.monotonic()
     quiet = subprocess.DEVNULL
@@ -98,21 +101,29 @@ def start(tree: Path, store: Path) -> tuple[subprocess.Popen[bytes], str, float]
     raise SystemExit(f"server from {tree} did not become ready (exit code {process.poll()})")
 
 
-def stages(tree: Path, store: Path) -> dict[str, Any]:
-    """bench/stages.py in its own process, against the checkout's code."""
+def stages(tree: Path, store: Path, settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """bench/stages.py in its own process, against the checkout's code (and these settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")} | {"PYTHONPATH": str(tree)}
+    env |= settings or {}
     command = [sys.executable, str(REPO / "bench" / "stages.py"), str(store), "--questions", "60"]
     done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True)
     return json.loads(done.stdout[done.stdout.index("{") :])
 
 
-def measure(variants: dict[str, tuple[Path, Path]], questions: list[str], args: argparse.Namespace) -> dict:
-    """Each variant's server in turn, `rounds` times; then each one's stage breakdown."""
+def measure(
+    variants: dict[str, tuple[Path, Path]],
+    questions: list[str],
+    args: argparse.Namespace,
+    settings: dict[str, dict[str, str]] | None = None,
+) -> dict:
+    """Each variant's server in turn, `rounds` times; then each one's stage breakdown. `settings`:
+    NEWSRAG_* variables per variant name."""
+    settings = settings or {}
     phases = {(v, e): Phase() for v in variants for e in ("search", "ask")}
     out: dict[str, Any] = {v: {} for v in variants}
     for round_ in range(args.rounds):
         for name, (tree, store) in variants.items():
-            process, url, ready_s = start(tree, store)
+            process, url, ready_s = start(tree, store, settings.get(name))
             out[name].setdefault("ready_s", []).append(ready_s)
             try:
                 for endpoint in ("search", "ask"):
@@ -129,7 +140,7 @@ def measure(variants: dict[str, tuple[Path, Path]], questions: list[str], args: 
     for name, (tree, store) in variants.items():
         for endpoint in ("search", "ask"):
             out[name][endpoint] = phases[(name, endpoint)].summary()
-        out[name]["stages"] = stages(tree, store)
+        out[name]["stages"] = stages(tree, store, settings.get(name))
         out[name]["disk_bytes"] = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
         print(f"  {name}: {json.dumps(out[name]['stages']['ms'])}", flush=True)
     return out

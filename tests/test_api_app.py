@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api import routes_static
-from api.app import create_app
+from api.app import create_app, engine_config
 from api.settings import Settings
 from rag.engine import Engine
 from rag.ingest.embedder import Embedder
@@ -246,6 +247,18 @@ def test_widget_files_and_demo_page_are_served_when_present(
     assert script.headers["content-type"].startswith("text/javascript")
     assert client.get("/widget.css").headers["content-type"].startswith("text/css")
     assert client.get("/").text == "<html></html>"
+
+
+def test_reading_in_two_rounds_is_a_setting_and_one_round_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert engine_config(settings()).answer.rounds.first is None  # all five windows at once
+    monkeypatch.setenv("NEWSRAG_READ_FIRST", "1")
+    rounds = engine_config(Settings()).answer.rounds
+    assert (rounds.windows, rounds.first, rounds.enough) == (5, 1, 0.6)
+    for bad in ({"read_first": 6}, {"read_first": -1}, {"read_enough": 1.5}):
+        with pytest.raises(ValidationError):
+            settings(**bad)
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
