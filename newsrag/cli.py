@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.store_named = args.store is not None  # only the default store is made on first use
-    args.store = args.store or Path(os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
+    from index.location import as_location
+
+    args.store = as_location(args.store or os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
     args.onnx_cache = onnx_cache(os.environ.get("NEWSRAG_ONNX_CACHE", ""))
     from rag.errors import NewsragError
 
@@ -49,9 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsrag", description="Cited answers from news summaries.")
     parser.add_argument(
         "--store",
-        type=Path,
-        help=f"store folder (env NEWSRAG_STORE; default {DEFAULT_STORE}, seeded with the shipped digest "
-        "on first use)",
+        help=f"store folder, or a Milvus store: milvus-lite:PATH.db or milvus://HOST:PORT/PREFIX (env "
+        f"NEWSRAG_STORE; default {DEFAULT_STORE}, seeded with the shipped digest on first use)",
     )
     parser.add_argument(
         "--model",
@@ -163,7 +163,7 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     """Open the store at --store. Only ingest and watch may create one (create); the default store, when
     --store names none, is created on first use and seeded with the shipped digest. Anything else
     missing is an error before the model loads."""
-    from index.store import DB_NAME
+    from index.location import store_exists
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
     from rag.engine import Engine
@@ -172,7 +172,7 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
 
     config = EngineConfig(embedder=embedder_config(args))  # an unknown backend is refused first
     seed = not args.store_named and not create
-    if not create and not seed and not (args.store / DB_NAME).exists():
+    if not create and not seed and not store_exists(args.store):
         raise StoreError(
             f"no store at {args.store}: make one with `newsrag --store {args.store} ingest PATH`"
         )
@@ -305,9 +305,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """newsrag stats: documents, chunks, sentences, model, format version, size."""
+    from index.location import shown
+
     with open_engine(args) as engine:
         stats = engine.stats()
-    print(f"store          {args.store.resolve()}")
+    print(f"store          {shown(args.store)}")
     print(f"documents      {stats.documents}")
     print(f"chunks         {stats.chunks}")
     print(f"sentences      {stats.sentences}")
@@ -330,6 +332,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsrag serve: the HTTP API under uvicorn (the model loads once per worker, at start-up)."""
     from api.server import run
+    from index.location import is_milvus
+    from rag.errors import InvalidRequestError
+
+    if is_milvus(args.store):  # api.settings reads NEWSRAG_STORE as a folder; not wired for Milvus yet
+        raise InvalidRequestError(f"serve takes a store folder, not {args.store}; Milvus stores serve later")
 
     return run(args)
 
