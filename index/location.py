@@ -20,6 +20,11 @@ def is_milvus(location: Location) -> bool:
     return isinstance(location, str) and location.startswith(MILVUS_SCHEMES)
 
 
+def is_milvus_lite(location: Location) -> bool:
+    """True for a milvus-lite file, which one process at a time may open."""
+    return isinstance(location, str) and location.startswith(MILVUS_SCHEMES[0])
+
+
 def as_location(value: str) -> Location:
     """A --store or NEWSRAG_STORE value: the URI as given, or else a folder path."""
     return value if is_milvus(value) else Path(value)

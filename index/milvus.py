@@ -48,6 +48,7 @@ before anything is written; a write that fails later is undone as an interrupted
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
 import time
@@ -328,6 +329,8 @@ def _connect(client_uri: str, lite: Path | None) -> MilvusClient:
     if lite is not None:
         lite.parent.mkdir(parents=True, exist_ok=True)
         with _lite_lock:
+            if not _lite_users.get(str(lite)):
+                _check_not_locked(lite)
             _lite_users[str(lite)] = _lite_users.get(str(lite), 0) + 1
     try:
         with milvus_errors(f"connecting to {client_uri}"):
@@ -335,6 +338,23 @@ def _connect(client_uri: str, lite: Path | None) -> MilvusClient:
     except BaseException:
         _release_lite(lite)
         raise
+
+
+def _check_not_locked(lite: Path) -> None:
+    """Refuse, in one line, a milvus-lite folder another process has open: milvus-lite holds an
+    advisory lock on its LOCK file while open and would fail with a logged traceback instead."""
+    lock_file = lite / "LOCK"
+    if not lock_file.is_file():
+        return
+    with open(lock_file, "a") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(
+                f"the milvus-lite store {lite} is open in another process, and milvus-lite allows one: "
+                "stop that process (or serve the store and use its HTTP API)"
+            ) from None
+        fcntl.flock(probe, fcntl.LOCK_UN)
 
 
 def _disconnect(client: MilvusClient, lite: Path | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.location import Location, store_exists
+from index.location import Location, as_location, is_milvus, shown, store_exists
 from rag.config import EngineConfig
 from rag.engine import Engine
 from rag.ingest.embedder import Embedder
@@ -23,3 +23,6 @@ def open_or_seed(
     if is_new and DEFAULT_CORPUS.is_file():
         engine.ingest(load_documents([DEFAULT_CORPUS]).documents)
     return engine
+
+
+__all__ = ["DEFAULT_CORPUS", "Location", "as_location", "is_milvus", "open_or_seed", "shown", "store_exists"]
