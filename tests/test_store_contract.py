@@ -468,3 +468,55 @@ def test_answers_cite_exact_offsets_of_the_stored_text(engines: dict[str, Engine
     assert answer.sources[0].doc_id == "bridge"
     stats = engine.stats()
     assert (stats.documents, stats.chunks, stats.generation) == (4, 4, 1)
+
+
+def test_a_milvus_write_that_fails_midway_is_undone_and_a_crashed_one_at_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymilvus.exceptions import MilvusException
+
+    from index.milvus import MilvusStore
+
+    location = str(_location("milvus-lite", tmp_path))
+    store = open_store(location, MANIFEST)
+    assert isinstance(store, MilvusStore)
+    store.write([_record("a", ["alpha harbour"], 1), _record("b", ["beta"], 2)])
+    client = store._client
+    insert = client.insert
+
+    def failing_insert(name: str, rows: list, **kwargs: object) -> object:
+        if name.endswith("_sentences"):  # documents and chunks are in; the sentences fail
+            raise MilvusException(message="lost connection")
+        return insert(name, rows, **kwargs)
+
+    monkeypatch.setattr(client, "insert", failing_insert)
+    with pytest.raises(StoreError, match="lost connection"):
+        store.write([_record("a", ["alpha seaport"], 3), _record("c", ["gamma"], 4)], delete=["b"])
+    monkeypatch.setattr(client, "insert", insert)
+    view = store.snapshot()
+    assert view.generation == 1 and [view.count(t) for t in ("documents", "chunks", "sentences")] == [2, 2, 2]
+    assert [i for i, _ in view.lexical(["harbour"], 5)] == [1] and view.lexical(["seaport"], 5) == []
+    # A writer that died after writing rows but before publishing: its rows are never seen, and the next
+    # open (and every write, first) deletes them and revives the rows it had ended.
+    crashed = [_record("a", ["alpha ferry"], 5)]
+    store._replace(crashed, ["b"], 2, _encoded(store, crashed))
+    store.close()
+    again = open_store(location, MANIFEST)
+    try:
+        view = again.snapshot()
+        assert view.generation == 1 and view.document("b") is not None and view.lexical(["ferry"], 5) == []
+        assert again.write([_record("d", ["delta"], 6)]).generation == 2
+        view = again.snapshot()
+        assert [view.count(t) for t in ("documents", "chunks", "sentences")] == [3, 3, 3]
+        assert [i for i, _ in view.lexical(["harbour"], 5)] == [1]
+        a = view.document("a")
+        assert a is not None and a.text == "alpha harbour"
+    finally:
+        again.close()
+
+
+def _encoded(store: Backend, records: list[DocumentRecord]) -> object:
+    from index.milvus_rows import encode_records
+
+    counters = store._state("counters", {"row": 1, "chunk": 1, "sentence": 1})  # type: ignore[attr-defined]
+    return encode_records(records, 2, counters)
