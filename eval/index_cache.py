@@ -74,7 +74,9 @@ def cache_location(folder: Path, store_backend: str) -> tuple[Location, Path]:
         return f"milvus-lite:{folder}.db", folder.with_name(f"{folder.name}.db.{MARKER}")
     server = urlsplit(store_backend)
     if server.scheme == "milvus" and server.hostname and server.path.strip("/") == "":
-        prefix = re.sub(r"[^A-Za-z0-9_]", "_", folder.name)
+        prefix = "eval_" + re.sub(
+            r"[^A-Za-z0-9_]", "_", folder.name
+        )  # a collection name starts with a letter
         marker = folder.with_name(f"{folder.name}.{server.hostname}-{server.port or 19530}.{MARKER}")
         return f"milvus://{server.netloc}/{prefix}", marker
     raise InvalidRequestError(f"unknown index store {store_backend!r}: use {STORE_BACKENDS_HELP}")

@@ -87,8 +87,14 @@ def parse_uri(uri: str) -> tuple[str, Names, Path | None]:
         return str(path), Names(DEFAULT_PREFIX), path
     parts = urlsplit(uri)
     prefix = parts.path.strip("/") or DEFAULT_PREFIX
-    if parts.scheme != "milvus" or not parts.hostname or not prefix.replace("_", "a").isalnum():
-        raise StoreError(f"{uri}: name a Milvus store as milvus://HOST:PORT/PREFIX (letters, digits, _)")
+    usable = (
+        prefix.replace("_", "a").isascii() and prefix.replace("_", "a").isalnum() and not prefix[0].isdigit()
+    )
+    if parts.scheme != "milvus" or not parts.hostname or not usable:
+        raise StoreError(
+            f"{uri}: name a Milvus store as milvus://HOST:PORT/PREFIX (ASCII letters, digits and _, "
+            "not starting with a digit: Milvus's rule for collection names)"
+        )
     return f"http://{parts.hostname}:{parts.port or 19530}", Names(prefix), None
 
 
