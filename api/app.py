@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from api.schemas import metadata_value_schemas
 from api.settings import Settings, get_settings
 from rag.compose.answer import AnswerConfig
 from rag.config import EngineConfig
+from rag.corpus import Location, as_location, is_milvus
 from rag.engine import Engine
 from rag.ingest.embedder import EmbedderConfig
 from rag.ingest.feeds import FETCH_TIMEOUT_SECONDS
@@ -117,17 +120,27 @@ def open_engine(settings: Settings) -> Engine:
 
     config = engine_config(settings)
     embedder = shared_embedder(config.embedder)
-    store = Path(settings.store)
+    store = as_location(settings.store)
     if settings.read_only:  # nothing to seed and no lock to take: nothing is written
         engine = Engine.open(store, config, embedder=embedder, create=False, read_only=True)
         engine.embed_query("warm up")
         return engine
-    store.mkdir(parents=True, exist_ok=True)
-    with open(store / LOCK_NAME, "w") as lock:
+    with open(seed_lock(store), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # workers starting together: the first seeds, the rest wait
         engine = open_or_seed(store, config, embedder)
     engine.embed_query("warm up")  # the first call pays torch's one-off costs; not a user's request
     return engine
+
+
+def seed_lock(store: Location) -> Path:
+    """The file the workers of one machine lock while they open (and maybe seed) the store: in a
+    store folder, its own; for a Milvus store, one in the temporary folder named for its URI."""
+    if is_milvus(store):
+        digest = hashlib.sha256(str(store).encode("utf-8")).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"newsrag-{digest}{LOCK_NAME}"
+    folder = Path(store)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / LOCK_NAME
 
 
 def engine_config(settings: Settings) -> EngineConfig:

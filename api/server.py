@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,8 +23,9 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.settings import get_settings
+    from rag.corpus import shown
 
-    os.environ["NEWSRAG_STORE"] = str(Path(args.store).resolve())
+    os.environ["NEWSRAG_STORE"] = shown(args.store)  # a folder resolved, a Milvus URI as given
     if args.model:
         os.environ["NEWSRAG_MODEL"] = str(args.model)
     if getattr(args, "backend", None):

@@ -32,7 +32,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore", frozen=True)
 
-    store: Path = Field(Path(".newsrag"), description="store folder; seeded with the shipped digest if new")
+    store: str = Field(
+        ".newsrag",
+        description="store folder, or a Milvus store: milvus-lite:PATH.db or milvus://HOST:PORT/PREFIX; "
+        "seeded with the shipped digest if new",
+    )
     model: str | None = Field(None, description="local sentence-transformers folder; None: all-MiniLM-L6-v2")
     api_key: SecretStr | None = Field(
         None, description="bearer key for write endpoints; unset: writes disabled"
@@ -117,6 +121,11 @@ class Settings(BaseSettings):
         if self.feeds and self.read_only:
             raise ValueError("NEWSRAG_FEEDS cannot be watched on a read-only store: unset one of them")
         return self
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("onnx_cache", mode="before")
     @classmethod

@@ -40,6 +40,13 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="index cache (default %(default)s)"
     )
+    parser.add_argument(
+        "--index-store",
+        default="embedded",
+        metavar="BACKEND",
+        help="where the cached index lives: embedded (default), milvus-lite, or a Milvus server as "
+        "milvus://HOST:PORT (collections named for the cache entry)",
+    )
     parser.add_argument("--out", type=Path, help="run folder (default runs/<dataset>-<timestamp>)")
     parser.add_argument(
         "--compare", type=Path, metavar="BASELINE_RUN_DIR", help="earlier run folder to test against"
@@ -170,6 +177,7 @@ def _plan(args: argparse.Namespace, qids: list[str], modes: tuple[str, ...], eng
         "split": args.split,
         "queries file": args.queries,
         "modes": ",".join(modes),
+        "index store": args.index_store,
         "model": f"{engine.embedder.name}, fingerprint {engine.embedder.fingerprint}",
         "chunking": f"{chunking.chunk_tokens} tokens, {chunking.overlap_tokens} overlap",
         "limit": args.limit,
@@ -207,7 +215,7 @@ def _open_engine(args: argparse.Namespace, dataset: Dataset) -> tuple[Engine, In
     config = EngineConfig(embedder=embedder_config, chunking=chunking)
     embedder = shared_embedder(config.embedder)
     with tqdm(total=len(dataset.documents), desc="index", unit="doc", disable=None, file=sys.stderr) as bar:
-        engine, index = open_indexed(dataset, args.cache_dir, config, embedder, bar.update)
+        engine, index = open_indexed(dataset, args.cache_dir, config, embedder, bar.update, args.index_store)
     state = "reused" if index.reused else f"built in {index.seconds:.1f} s"
     print(
         f"index: {index.documents} documents, {index.chunks} chunks ({state}) at {index.path}",

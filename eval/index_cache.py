@@ -1,4 +1,11 @@
-"""Index a dataset's corpus once per configuration and reuse the store on later runs."""
+"""Index a dataset's corpus once per configuration and reuse the store on later runs.
+
+The store is the embedded one, in a folder of the cache, unless a run asks for Milvus: `milvus-lite`
+keeps it in a milvus-lite file beside where the folder would be (`<name>.db`), and a server URI
+`milvus://HOST:PORT` in collections prefixed with the same name. Either way the completion marker
+stays in the cache (beside the file, or named for the server), and the cache key is the same, so
+the two backends index the same documents with the same settings and can be compared side by side.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from eval.datasets import Dataset
 from index.atomic import write_text_atomic
+from index.location import Location
 from rag.config import EngineConfig
 from rag.engine import Engine, manifest_for, recorded_for
+from rag.errors import InvalidRequestError
 from rag.ingest.embedder import Embedder
 
 MARKER = "eval-cache.json"  # written last: its presence means the ingest completed
+EMBEDDED = "embedded"
+LITE = "milvus-lite"
+STORE_BACKENDS_HELP = f"{EMBEDDED} (default), {LITE}, or a Milvus server as milvus://HOST:PORT"
 MAPPING_VERSION = 1  # bump when eval.datasets maps BEIR records to Documents differently
 
 
@@ -24,7 +37,7 @@ MAPPING_VERSION = 1  # bump when eval.datasets maps BEIR records to Documents di
 class IndexInfo:
     """Where the dataset's store lives, whether it was reused, and what building it cost."""
 
-    path: Path
+    path: Location
     key: str
     reused: bool
     seconds: float
@@ -60,27 +73,45 @@ def cache_folder(cache_dir: Path, dataset: Dataset, key: dict[str, object]) -> P
     return Path(cache_dir) / f"{slug}-{digest}"
 
 
+def cache_location(folder: Path, store_backend: str) -> tuple[Location, Path]:
+    """Where the store of this cache entry lives for the backend, and its completion marker."""
+    if store_backend == EMBEDDED:
+        return folder, folder / MARKER
+    if store_backend == LITE:
+        return f"milvus-lite:{folder}.db", folder.with_name(f"{folder.name}.db.{MARKER}")
+    server = urlsplit(store_backend)
+    if server.scheme == "milvus" and server.hostname and server.path.strip("/") == "":
+        prefix = "eval_" + re.sub(
+            r"[^A-Za-z0-9_]", "_", folder.name
+        )  # a collection name starts with a letter
+        marker = folder.with_name(f"{folder.name}.{server.hostname}-{server.port or 19530}.{MARKER}")
+        return f"milvus://{server.netloc}/{prefix}", marker
+    raise InvalidRequestError(f"unknown index store {store_backend!r}: use {STORE_BACKENDS_HELP}")
+
+
 def open_indexed(
     dataset: Dataset,
     cache_dir: Path,
     config: EngineConfig,
     embedder: Embedder,
     progress: Callable[[int], None] | None = None,
+    store_backend: str = EMBEDDED,
 ) -> tuple[Engine, IndexInfo]:
     """An engine over the dataset's corpus: the cached store when complete, else built (resumably)."""
     key = cache_key(dataset, config, embedder)
     folder = cache_folder(cache_dir, dataset, key)
-    marker = folder / MARKER
+    location, marker = cache_location(folder, store_backend)
     reused = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("key") == key
     started = time.perf_counter()
-    engine = Engine.open(folder, config, embedder=embedder)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    engine = Engine.open(location, config, embedder=embedder)
     if not reused:
         # An interrupted build resumes: ingest skips documents already stored unchanged.
         engine.ingest(dataset.documents, progress=progress)
         _write_marker(marker, key)
     stats = engine.stats()
     info = IndexInfo(
-        path=folder,
+        path=location,
         key=folder.name,
         reused=reused,
         seconds=0.0 if reused else time.perf_counter() - started,

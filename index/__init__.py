@@ -1,6 +1,7 @@
 """The persistent store: documents, chunks, sentence spans, vectors and the lexical index."""
 
-from index.errors import ManifestMismatchError, ReadOnlyStoreError, StoreError
+from index.backend import Backend, ReadView
+from index.errors import InvalidRecordError, ManifestMismatchError, ReadOnlyStoreError, StoreError
 from index.records import (
     ChunkRecord,
     ChunkRow,
@@ -17,12 +18,15 @@ from index.store import Store
 
 __all__ = [
     "FORMAT_VERSION",
+    "Backend",
     "ChunkRecord",
     "ChunkRow",
     "DocumentRecord",
     "DocumentRow",
+    "InvalidRecordError",
     "ManifestMismatchError",
     "ReadOnlyStoreError",
+    "ReadView",
     "RowFilter",
     "SentenceRecord",
     "SentenceRow",

@@ -19,3 +19,7 @@ class ManifestMismatchError(StoreError):
 
 class ReadOnlyStoreError(StoreError):
     """A write to a store opened read-only."""
+
+
+class InvalidRecordError(StoreError):
+    """A record that cannot be stored as given; the write that carried it wrote nothing."""

@@ -21,6 +21,7 @@ from index.lexical import LexicalChunk, LexicalIndex, LexicalView
 from index.records import DocumentRecord, WriteResult
 from index.schema import FORMAT_VERSION, MIGRATIONS, migrate
 from index.snapshot import Snapshot, connect, lexical_chunks, read_generation
+from index.validate import check_records
 from index.vectors import VectorIndex
 
 DB_NAME = "store.sqlite"
@@ -184,6 +185,7 @@ class Store:
         """Upsert records and delete ids in one transaction, then publish the next snapshot."""
         if self.read_only:
             raise ReadOnlyStoreError("the store is open read-only: nothing can be written")
+        check_records(records, self.dimension)
         with self._write_lock:
             lexical_written = False
             try:

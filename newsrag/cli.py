@@ -1,4 +1,4 @@
-"""The newsrag command line: ingest, search, ask, stats, delete, serve, eval."""
+"""The newsrag command line: ingest, search, ask, stats, delete, serve, migrate, eval."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.store_named = args.store is not None  # only the default store is made on first use
-    args.store = args.store or Path(os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
+    from index.location import as_location
+
+    args.store = as_location(args.store or os.environ.get("NEWSRAG_STORE") or DEFAULT_STORE)
     args.onnx_cache = onnx_cache(os.environ.get("NEWSRAG_ONNX_CACHE", ""))
     from rag.errors import NewsragError
 
@@ -49,9 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsrag", description="Cited answers from news summaries.")
     parser.add_argument(
         "--store",
-        type=Path,
-        help=f"store folder (env NEWSRAG_STORE; default {DEFAULT_STORE}, seeded with the shipped digest "
-        "on first use)",
+        help=f"store folder, or a Milvus store: milvus-lite:PATH.db or milvus://HOST:PORT/PREFIX (env "
+        f"NEWSRAG_STORE; default {DEFAULT_STORE}, seeded with the shipped digest on first use)",
     )
     parser.add_argument(
         "--model",
@@ -116,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
+    migrate = sub.add_parser(
+        "migrate", help="copy a store into a new one of any backend (a folder into Milvus, say)"
+    )
+    migrate.add_argument("source", metavar="SRC", help="the store to copy: a folder or a Milvus URI")
+    migrate.add_argument("target", metavar="DST", help="a new or empty store: a folder or a Milvus URI")
+    migrate.add_argument("--batch", type=_positive, default=256, help="documents per write (default 256)")
+    migrate.set_defaults(handler=cmd_migrate)
+
     add_eval_parser(sub)
     return parser
 
@@ -163,7 +172,7 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
     """Open the store at --store. Only ingest and watch may create one (create); the default store, when
     --store names none, is created on first use and seeded with the shipped digest. Anything else
     missing is an error before the model loads."""
-    from index.store import DB_NAME
+    from index.location import store_exists
     from rag.config import EngineConfig
     from rag.corpus import open_or_seed
     from rag.engine import Engine
@@ -172,7 +181,7 @@ def open_engine(args: argparse.Namespace, *, create: bool = False) -> Engine:
 
     config = EngineConfig(embedder=embedder_config(args))  # an unknown backend is refused first
     seed = not args.store_named and not create
-    if not create and not seed and not (args.store / DB_NAME).exists():
+    if not create and not seed and not store_exists(args.store):
         raise StoreError(
             f"no store at {args.store}: make one with `newsrag --store {args.store} ingest PATH`"
         )
@@ -305,9 +314,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """newsrag stats: documents, chunks, sentences, model, format version, size."""
+    from index.location import shown
+
     with open_engine(args) as engine:
         stats = engine.stats()
-    print(f"store          {args.store.resolve()}")
+    print(f"store          {shown(args.store)}")
     print(f"documents      {stats.documents}")
     print(f"chunks         {stats.chunks}")
     print(f"sentences      {stats.sentences}")
@@ -327,10 +338,82 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0 if deleted or not missing else 1
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """newsrag migrate SRC DST: copy every document with its chunks, sentences and vectors (no model)."""
+    from tqdm import tqdm
+
+    from index import Backend, ManifestMismatchError
+    from index import StoreError as IndexStoreError
+    from index.location import as_location, open_store, shown, store_exists
+    from index.migrate import copy_store, target_manifest
+    from rag.errors import StoreError
+
+    source_at, target_at = as_location(args.source), as_location(args.target)
+    if shown(source_at) == shown(target_at):
+        raise StoreError(f"{shown(source_at)} is both the source and the target; name a new target")
+    if not store_exists(source_at):
+        raise StoreError(f"no store at {shown(source_at)}: nothing to migrate")
+    source: Backend | None = None
+    try:
+        if store_exists(target_at):
+            _refuse_a_full_target(target_at)
+        source = open_store(source_at, {}, create=False)
+        target = open_store(target_at, target_manifest(source))
+        try:
+            total = source.snapshot().count("documents")
+            with tqdm(total=total, unit="doc", desc="migrate", disable=None) as bar:
+                report = copy_store(source, target, args.batch, bar.update)
+        except IndexStoreError as exc:
+            raise StoreError(
+                f"{exc}; {shown(target_at)} holds the batches copied so far: remove it before migrating again"
+            ) from None
+        finally:
+            target.close()
+    except ManifestMismatchError as exc:
+        raise StoreError(
+            f"{shown(target_at)} is a store built with {exc.key} {exc.stored!r}, the source with "
+            f"{exc.requested!r}; migrate into a new location"
+        ) from None
+    except IndexStoreError as exc:
+        raise StoreError(str(exc)) from None
+    finally:
+        if source is not None:
+            source.close()
+    writes = f"{report.writes} write" + ("s" if report.writes != 1 else "")
+    print(
+        f"{report.documents} documents, {report.chunks} chunks, {report.sentences} sentences copied "
+        f"from {shown(source_at)} to {shown(target_at)} in {writes}"
+    )
+    return 0
+
+
+def _refuse_a_full_target(target_at: str | Path) -> None:
+    """A store that exists at the target may be empty; one that holds documents is refused."""
+    from index.location import open_store, shown
+    from rag.errors import StoreError
+
+    probe = open_store(target_at, {}, create=False)
+    try:
+        held = probe.snapshot().count("documents")
+    finally:
+        probe.close()
+    if held:
+        raise StoreError(
+            f"{shown(target_at)} already holds {held} documents; migrate into a new, empty location"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """newsrag serve: the HTTP API under uvicorn (the model loads once per worker, at start-up)."""
     from api.server import run
+    from index.location import is_milvus_lite
+    from rag.errors import InvalidRequestError
 
+    if is_milvus_lite(args.store) and args.workers > 1:
+        raise InvalidRequestError(
+            f"{args.store} is a milvus-lite store, which one process opens at a time: serve it with "
+            "--workers 1, or move it to a Milvus server (newsrag migrate)"
+        )
     return run(args)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
-from index import FORMAT_VERSION, DocumentRow, ManifestMismatchError, Snapshot, Store, StoreError
+from index import FORMAT_VERSION, Backend, DocumentRow, ManifestMismatchError, ReadView, StoreError
+from index.location import Location, open_store, shown
 from rag.budget import NO_DEADLINE, Deadline
 from rag.compose.ask import Asking, answer_question
 from rag.compose.reader import Reader, shared_reader
@@ -42,14 +42,14 @@ REFRESH_SECONDS = 1.0  # how stale a reader may be about writes made by another 
 class Engine:
     """One store and one embedder: everything the CLI, the API and the eval harness call."""
 
-    def __init__(self, store: Store, embedder: Embedder, config: EngineConfig, reader: Reader) -> None:
+    def __init__(self, store: Backend, embedder: Embedder, config: EngineConfig, reader: Reader) -> None:
         self.store = store
         self.embedder = embedder
         self.reader = reader
         self.config = config
         self._checked_at = time.monotonic()
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> ReadView:
         """The current read view, first picking up commits made by other processes (at most once a second)."""
         now = time.monotonic()
         if now - self._checked_at >= REFRESH_SECONDS:
@@ -63,7 +63,7 @@ class Engine:
     @classmethod
     def open(
         cls,
-        path: Path,
+        path: Location,
         config: EngineConfig | None = None,
         *,
         embedder: Embedder | None = None,
@@ -71,19 +71,20 @@ class Engine:
         create: bool = True,
         read_only: bool = False,
     ) -> Engine:
-        """Open the store at path with the configured model and the reader (each loaded unless
-        passed in; the reader file is checked against its card here, so a damaged one fails now)."""
+        """Open the store at path (a folder, or a Milvus URI: index.location) with the configured model
+        and the reader (each loaded unless passed in; the reader file is checked against its card
+        here, so a damaged one fails now)."""
         config = config or EngineConfig()
         embedder = embedder or Embedder(config.embedder)
         reader = reader or shared_reader()
         manifest = manifest_for(embedder, config)
         try:
-            store = Store.open(
-                Path(path), manifest, create=create, read_only=read_only, recorded=recorded_for(config)
+            store = open_store(
+                path, manifest, create=create, read_only=read_only, recorded=recorded_for(config)
             )
         except ManifestMismatchError as exc:
             raise IndexMismatchError(
-                f"the store at {path} was built with {exc.key} {exc.stored!r}, but this configuration "
+                f"the store at {shown(path)} was built with {exc.key} {exc.stored!r}, but this configuration "
                 f"uses {exc.requested!r}; open it with the settings it was built with, or rebuild it "
                 f"into a new folder (newsrag --store NEW_FOLDER ingest ...)"
             ) from None
@@ -257,7 +258,7 @@ def recorded_for(config: EngineConfig) -> dict[str, object]:
     return {"sentence_vectors": config.sentence_vectors}
 
 
-def sentence_vectors_of(store: Store) -> str:
+def sentence_vectors_of(store: Backend) -> str:
     """How the store's sentence vectors are made; a store from before late chunking has its own."""
     return str(store.manifest.get("sentence_vectors", "separate"))
 

@@ -220,3 +220,44 @@ def test_a_store_on_a_read_only_mount_is_served_and_refuses_writes(
         process.wait(timeout=30)
     assert "Traceback" not in log.read_text()
     assert {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
+
+
+def test_serve_on_a_milvus_lite_store_seeds_answers_writes_and_reports_stats(tmp_path: Path) -> None:
+    store = f"milvus-lite:{tmp_path / 'store.db'}"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env.update(NEWSRAG_API_KEY=KEY, NEWSRAG_RATE_LIMIT="0")
+    command = [sys.executable, "-m", "newsrag.cli", "--store", store, "serve", "--port", str(port)]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log)
+        answer = httpx.post(
+            f"{url}/v1/ask", json={"question": "Where will Germany deploy Patriot missile units?"}
+        )
+        assert answer.status_code == 200 and "Poland" in answer.json()["text"]
+        document = [
+            {"id": "lite-1", "text": "The lighthouse keeper retired after forty years.", "source": "Lite"}
+        ]
+        assert httpx.post(f"{url}/v1/documents", json=document, headers=AUTH, timeout=30).json()["added"] == 1
+        hits = httpx.get(f"{url}/v1/search", params={"q": "lighthouse keeper", "source": "LITE"}).json()[
+            "hits"
+        ]
+        assert [h["doc_id"] for h in hits] == ["lite-1"]
+        stats = httpx.get(f"{url}/v1/stats").json()
+        assert (stats["documents"], stats["generation"]) == (11, 2) and stats["size_bytes"] > 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    assert code == 0 and "Traceback" not in log.read_text()
+
+
+def test_serve_refuses_several_workers_on_one_milvus_lite_file(tmp_path: Path) -> None:
+    store = f"milvus-lite:{tmp_path / 'store.db'}"
+    command = [sys.executable, "-m", "newsrag.cli", "--store", store, "serve", "--workers", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(f"newsrag: error: {store} is a milvus-lite store, which one process opens")
+    assert len(done.stderr.splitlines()) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.location import open_store
 from newsrag.cli import main
 from rag.ingest.embedder import Embedder
 
@@ -171,3 +172,52 @@ def test_ask_names_each_source_by_title_else_outlet_else_first_words(
     assert "[1] Bridge vote (Gazette, 2024-03-04)" in lines
     assert "[1] Courier" in lines
     assert "[1] Harbour bridge tolls will be two euros for…" in lines  # eight words
+
+
+def test_migrate_copies_a_store_into_milvus_and_back_and_refuses_a_full_target(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    rows = [
+        {"id": "a", "text": "Floods closed the main road into Kraków. Crews pumped water all night."},
+        {
+            "id": "b",
+            "text": "Snow delayed trains in the north.",
+            "source": "Courier",
+            "metadata": {"line": 7},
+        },
+        {"id": "c", "text": "The harbour bridge will cost 40 million euros.", "title": "Bridge"},
+    ]
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    folder, milvus, back = tmp_path / "s", f"milvus-lite:{tmp_path / 'm.db'}", tmp_path / "back"
+    assert _run(capsys, folder, "ingest", str(feed))[0] == 0
+    assert _run(capsys, folder, "delete", "a")[0] == 0  # chunk 1 is gone: the copy numbers b and c from 1
+    code, out, err = main_run(capsys, "migrate", str(folder), milvus)
+    assert (code, err) == (0, "")
+    assert out.strip() == f"2 documents, 2 chunks, 2 sentences copied from {folder} to {milvus} in 1 write"
+    code, out, _ = main_run(capsys, "--store", milvus, "search", "snow and trains", "-k", "2")
+    assert code == 0 and out.splitlines()[0].startswith("1. [b]")
+    code, out, _ = main_run(capsys, "migrate", milvus, str(back), "--batch", "1")
+    assert code == 0 and out.strip().endswith("in 2 writes")
+    for store, ids in ((folder, {2: "b", 3: "c"}), (milvus, {1: "b", 2: "c"}), (back, {1: "b", 2: "c"})):
+        opened = open_store(store, {}, create=False)
+        view = opened.snapshot()
+        assert {i: row.doc_id for i, row in view.chunks([1, 2, 3]).items()} == ids
+        b = view.document("b")
+        assert b is not None and (b.source, b.metadata) == ("Courier", {"line": 7})
+        opened.close()
+    for store in (folder, back):
+        code, out, _ = _run(capsys, store, "ask", "How much will the harbour bridge cost?")
+        assert code == 0 and "40 million euros" in out
+    code, out, err = main_run(capsys, "migrate", str(folder), milvus)
+    assert (code, out) == (1, "")
+    assert err == f"newsrag: error: {milvus} already holds 2 documents; migrate into a new, empty location\n"
+    code, _, err = main_run(capsys, "migrate", str(tmp_path / "none"), str(tmp_path / "t"))
+    assert code == 1 and err.startswith("newsrag: error: no store at") and len(err.splitlines()) == 1
+
+
+def main_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The command line with exactly these arguments (no --store added)."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -186,9 +186,25 @@ def test_second_run_reuses_the_index_compares_and_gates(runs: dict) -> None:
     assert metrics["gate_failures"] == ["lexical:ndcg@10 = 1.0000 < 1.01"]
 
 
+def test_the_same_run_through_a_milvus_lite_index_scores_alike(runs: dict) -> None:
+    root = runs["root"]
+    argv = ["eval", str(root / "tiny"), "--cache-dir", str(root / "cache"), "--index-store", "milvus-lite"]
+    assert main([*argv, "--out", str(root / "lite"), "--compare", str(root / "first")]) == 0
+    embedded, lite = _metrics(root / "first"), _metrics(root / "lite")
+    assert lite["index"]["folder"] == f"milvus-lite:{embedded['index']['folder']}.db"
+    assert lite["index"]["reused"] is False and lite["index"]["chunks"] == embedded["index"]["chunks"]
+    assert lite["settings"]["index store"] == "milvus-lite"
+    for mode in MODES:
+        assert lite["modes"][mode]["metrics"] == embedded["modes"][mode]["metrics"], mode
+    assert lite["answers"]["metrics"]["bad_citations"] == 0
+    assert main([*argv, "--modes", "lexical", "--out", str(root / "lite-again")]) == 0
+    assert _metrics(root / "lite-again")["index"]["reused"] is True
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["--index-store", "mongodb"], "unknown index store 'mongodb'"),
         (["--modes", "dense,telepathy"], "unknown retrieval mode telepathy"),
         (["--fail-below", "ndcg@10"], "is not METRIC=VALUE"),
         (["--fail-below", "sparkle=1"], "unknown metric 'sparkle'"),

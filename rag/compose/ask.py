@@ -18,7 +18,7 @@ from rag.retrieve.pipeline import retrieve
 from rag.types import Answer, Filters, Passage, Query, Turn
 
 if TYPE_CHECKING:
-    from index import Snapshot
+    from index import ReadView
     from rag.compose.reader import Reader
     from rag.ingest.embedder import Embedder
     from rag.retrieve.pipeline import RetrievalConfig
@@ -32,7 +32,7 @@ class Asking:
     the store for the whole question, the reader, and the retrieval and answer settings."""
 
     embedder: Embedder
-    snapshot: Snapshot
+    snapshot: ReadView
     reader: Reader
     retrieval: RetrievalConfig
     answer: AnswerConfig

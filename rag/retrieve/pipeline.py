@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import ChunkRow, RowFilter, Snapshot
+from index import ChunkRow, ReadView, RowFilter
 from rag.budget import NO_DEADLINE, Deadline
 from rag.errors import InvalidRequestError
 from rag.limits import MAX_HALF_LIFE_DAYS
@@ -88,7 +88,7 @@ def to_row_filter(filters: Filters | None) -> RowFilter | None:
 
 
 def retrieve(
-    snapshot: Snapshot,
+    snapshot: ReadView,
     query: Query,
     embed: Callable[[str], np.ndarray],
     config: RetrievalConfig = DEFAULT_CONFIG,
@@ -176,7 +176,7 @@ def diversify(
 
 
 def gather(
-    snapshot: Snapshot,
+    snapshot: ReadView,
     vector: np.ndarray | None,
     phrases: Sequence[str],
     depth: int,
@@ -200,7 +200,7 @@ def gather(
     return Candidates(dense_ranking, lexical_ranking, dense, lexical, vectors)
 
 
-def _vectors(snapshot: Snapshot, candidates: Candidates, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+def _vectors(snapshot: ReadView, candidates: Candidates, chunk_ids: list[int]) -> dict[int, np.ndarray]:
     """Vectors of chunk_ids, reusing those the candidates already hold."""
     found = snapshot.chunk_vectors([i for i in chunk_ids if i not in candidates.vectors])
     found.update({i: candidates.vectors[i] for i in chunk_ids if i in candidates.vectors})
