@@ -7,7 +7,9 @@ that batch, so the encoder reads the same texts in the same calls, padded to the
 matters: the torch backend's vectors change in their last bits with what shares their padded batch
 (29 of 50 digest texts differ, by up to 1.9e-7, encoded one by one rather than together; the fp32 ONNX
 export's do not). Chunk and sentence ids follow from the order of the writes, which the driver keeps.
-This holds where the workers run the same libraries on the same kind of CPU as the plain ingest did.
+Each actor encodes on one thread; the vectors do not depend on it (torch and ONNX, 1 against 2
+threads, checked equal). So this holds where the workers run the same libraries on the same kind of
+CPU as the plain ingest did; other CPUs may round the last bits otherwise.
 
 Ray is imported only here and only when called, so the rest of newsrag runs without it.
 """
