@@ -20,8 +20,10 @@ from index.store import DB_NAME
 from newsrag.cli import main
 from rag.config import EngineConfig
 from rag.engine import Engine
+from rag.errors import ClusterError
+from rag.ingest.chunking import ChunkingConfig
 from rag.ingest.distributed import RAY_MISSING, RayBatches, RayConfig, ray_cluster
-from rag.ingest.embedder import Embedder
+from rag.ingest.embedder import Embedder, EmbedderConfig
 from rag.ingest.loaders import parse_record
 from rag.types import Document, IngestReport
 
@@ -121,6 +123,17 @@ def test_cli_ingest_with_ray_matches_the_plain_cli(
     assert code == 0, err
     assert out.startswith("10 added, 0 updated, 0 unchanged, 0 rejected; 10 chunks, 42 sentences")
     assert store_rows(tmp_path / "ray") == store_rows(tmp_path / "plain")
+
+
+def test_a_worker_that_cannot_load_the_model_fails_the_ingest_in_one_line(
+    tmp_path: Path, workers: int, digest_documents: list[Document]
+) -> None:
+    build = RayBatches(EmbedderConfig(model_path=str(tmp_path)), workers)
+    with pytest.raises(ClusterError) as failed:
+        list(build([digest_documents], ChunkingConfig(), "late"))
+    message = str(failed.value)
+    assert message.startswith("a Ray worker failed: rag.errors.ModelNotFoundError: no sentence-transformers")
+    assert str(tmp_path) in message and "\n" not in message
 
 
 def _closed_port() -> int:
