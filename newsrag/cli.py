@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rag.engine import Engine
     from rag.ingest.embedder import EmbedderConfig
+    from rag.ingest.records import BuildBatches
 
 DEFAULT_STORE = ".newsrag"
 HALF_LIFE_HELP = "favour recent news: scores halve with every DAYS of age (default: no decay)"
@@ -72,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", metavar="PATH|URL")
     ingest.add_argument("--source", help="the outlet of feed items (default: the feed's title)")
     ingest.add_argument("--batch", type=_positive, default=128, help="documents per transaction")
+    ingest.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="chunk and embed on Ray (after the paths): on this machine, or on the cluster at ADDRESS "
+        "(HOST:PORT, ray://HOST:PORT or auto)",
+    )
+    ingest.add_argument(
+        "--ray-cpus",
+        type=_positive,
+        metavar="N",
+        help="with --ray, encoder actors, one CPU each (default: Ray's CPUs); locally also Ray's size "
+        "(default: all cores)",
+    )
     ingest.set_defaults(handler=cmd_ingest)
 
     watch = sub.add_parser("watch", help="poll feeds on an interval and ingest what is new or edited")
@@ -217,10 +234,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from rag.errors import CorpusFormatError
 
         raise CorpusFormatError(f"no documents found in {', '.join(str(p) for p in args.paths)}")
-    with open_engine(args, create=True) as engine:
+    with ray_batches(args) as build, open_engine(args, create=True) as engine:
         engine.config = replace(engine.config, ingest_batch=args.batch)
         with tqdm(total=len(loaded.documents), unit="doc", desc="ingest", disable=None) as bar:
-            report = engine.ingest(loaded.documents, progress=bar.update)
+            report = engine.ingest(loaded.documents, progress=bar.update, build=build)
     rate = report.documents / report.seconds if report.seconds > 0 else 0.0
     print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
@@ -228,6 +245,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"in {report.seconds:.1f} s ({rate:.1f} docs/s)"
     )
     return 1 if loaded.rejected and not loaded.documents else 0
+
+
+@contextmanager
+def ray_batches(args: argparse.Namespace) -> Iterator[BuildBatches | None]:
+    """With --ray, Ray started or joined for the block (before the store opens: a bad address or a
+    missing Ray writes nothing) and the records built there; without, None: built in this process."""
+    if args.ray is None:
+        if args.ray_cpus is not None:
+            from rag.errors import InvalidRequestError
+
+            raise InvalidRequestError("--ray-cpus sets the size of a Ray ingest: add --ray [ADDRESS]")
+        yield None
+        return
+    from rag.ingest.distributed import RayBatches, RayConfig, ray_cluster
+
+    address = None if args.ray == "local" else args.ray
+    with ray_cluster(RayConfig(address, args.ray_cpus)) as workers:
+        yield RayBatches(embedder_config(args), workers)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

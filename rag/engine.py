@@ -19,7 +19,7 @@ from rag.errors import StoreError as DomainStoreError
 from rag.ingest.chunking import ENCODING
 from rag.ingest.embedder import Embedder
 from rag.ingest.loaders import parse_date, web_address
-from rag.ingest.records import build_records, content_hash
+from rag.ingest.records import BuildBatches, content_hash, local_batches
 from rag.limits import MAX_K, require_text
 from rag.retrieve.pipeline import retrieve, to_row_filter
 from rag.types import (
@@ -93,9 +93,17 @@ class Engine:
         return cls(store, embedder, config, reader)
 
     def ingest(
-        self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
+        self,
+        documents: Iterable[Document],
+        progress: Callable[[int], None] | None = None,
+        *,
+        build: BuildBatches | None = None,
     ) -> IngestReport:
-        """Add new documents, replace changed ones, skip unchanged ones; one transaction per batch."""
+        """Add new documents, replace changed ones, skip unchanged ones; one transaction per batch.
+
+        build makes each batch's records (default: build_records here, with this engine's model;
+        rag.ingest.distributed.RayBatches makes them on Ray); the writes stay here, in batch order.
+        """
         self._check_writable()
         started = time.perf_counter()
         unique = {d.doc_id: d for d in documents}  # a later copy of an id wins
@@ -114,15 +122,17 @@ class Engine:
             progress(unchanged)
         added = updated = chunks = sentences = 0
         batch = self.config.ingest_batch
+        parts = [changed[start : start + batch] for start in range(0, len(changed), batch)]
+        built = (build or local_batches(self.embedder))(
+            parts, self.config.chunking, sentence_vectors_of(self.store)
+        )
         try:
-            for start in range(0, len(changed), batch):
-                part = changed[start : start + batch]
-                records = build_records(
-                    part, self.embedder, self.config.chunking, progress, sentence_vectors_of(self.store)
-                )
+            for part, records in zip(parts, built, strict=True):
                 result = self.store.write(records)
                 added, updated = added + result.added, updated + result.updated
                 chunks, sentences = chunks + result.chunks, sentences + result.sentences
+                if progress is not None:
+                    progress(len(part))
         except StoreError as exc:
             raise DomainStoreError(str(exc)) from None
         finally:

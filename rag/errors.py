@@ -28,6 +28,10 @@ class StoreError(NewsragError):
     """The store cannot be opened or written (corrupt file, read-only disk, disk full)."""
 
 
+class ClusterError(NewsragError):
+    """An ingest on Ray cannot run: Ray is not installed, its cluster is out of reach, or a worker died."""
+
+
 class ModelNotFoundError(NewsragError):
     """The embedding model is not installed or the configured folder holds no model."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -90,6 +91,28 @@ def build_records(
     if progress is not None:
         progress(len(documents))
     return records
+
+
+class BuildBatches(Protocol):
+    """Makes the records of write batches of documents: one list per batch, in the batches' order."""
+
+    def __call__(
+        self, parts: Sequence[Sequence[Document]], chunking: ChunkingConfig, sentence_vectors: str
+    ) -> Iterator[list[DocumentRecord]]:
+        """Each part's records (build_records of that part), yielded as soon as they are ready in turn."""
+        ...
+
+
+def local_batches(embedder: Embedder) -> BuildBatches:
+    """Build each batch here, with this process's embedder, one after the other."""
+
+    def build(
+        parts: Sequence[Sequence[Document]], chunking: ChunkingConfig, sentence_vectors: str
+    ) -> Iterator[list[DocumentRecord]]:
+        for part in parts:
+            yield build_records(part, embedder, chunking, None, sentence_vectors)
+
+    return build
 
 
 def document_chunks(document: Document, embedder: Embedder, chunking: ChunkingConfig) -> list[Chunk]:
