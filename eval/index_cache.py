@@ -5,6 +5,8 @@ keeps it in a milvus-lite file beside where the folder would be (`<name>.db`), a
 `milvus://HOST:PORT` in collections prefixed with the same name. Either way the completion marker
 stays in the cache (beside the file, or named for the server), and the cache key is the same, so
 the two backends index the same documents with the same settings and can be compared side by side.
+A Milvus index whose embedded entry is already built is copied from it (index/migrate.py) rather
+than embedded again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from urllib.parse import urlsplit
 
 from eval.datasets import Dataset
 from index.atomic import write_text_atomic
-from index.location import Location
+from index.location import Location, open_store
+from index.migrate import copy_store
 from rag.config import EngineConfig
 from rag.engine import Engine, manifest_for, recorded_for
 from rag.errors import InvalidRequestError
@@ -101,11 +104,19 @@ def open_indexed(
     key = cache_key(dataset, config, embedder)
     folder = cache_folder(cache_dir, dataset, key)
     location, marker = cache_location(folder, store_backend)
-    reused = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("key") == key
+    reused = _complete(marker, key)
     started = time.perf_counter()
     marker.parent.mkdir(parents=True, exist_ok=True)
     engine = Engine.open(location, config, embedder=embedder)
     if not reused:
+        if store_backend != EMBEDDED and _complete(folder / MARKER, key) and not engine.stats().documents:
+            # The embedded entry of the same key is built: copy it (index/migrate.py) instead of
+            # embedding the corpus again; the same vectors, and the same ids (it has no gaps).
+            source = open_store(folder, {}, create=False, read_only=True)
+            try:
+                copy_store(source, engine.store, progress=progress)
+            finally:
+                source.close()
         # An interrupted build resumes: ingest skips documents already stored unchanged.
         engine.ingest(dataset.documents, progress=progress)
         _write_marker(marker, key)
@@ -120,6 +131,11 @@ def open_indexed(
         sentences=stats.sentences,
     )
     return engine, info
+
+
+def _complete(marker: Path, key: dict[str, object]) -> bool:
+    """True when the marker says a build under this key finished."""
+    return marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("key") == key
 
 
 def _write_marker(marker: Path, key: dict[str, object]) -> None:

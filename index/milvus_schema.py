@@ -72,11 +72,11 @@ def milvus_errors(what: str) -> Iterator[None]:
 
 
 def create_collections(client: MilvusClient, names: Names, dimension: int, lite: bool) -> None:
-    """Make the four collections with their indexes and load them. milvus-lite: a FLAT (exact) dense
-    index, the standard analyzer, and no polling for index builds, which it finishes before it
-    answers (pymilvus would sleep half a second per index); a server: HNSW and the whitespace
-    analyzer, each index waited for."""
-    dense = {"index_type": "FLAT", "metric_type": "IP"} if lite else _HNSW
+    """Make the four collections with their indexes and load them. milvus-lite: a FLAT (exact) chunk
+    vector index, the standard analyzer, and no polling for index builds, which it finishes before it
+    answers (pymilvus would sleep half a second per index); a server: HNSW over the chunk vectors and
+    the whitespace analyzer, each index waited for."""
+    dense = _FLAT_IP if lite else _HNSW
     analyzer = LITE_ANALYZER if lite else SERVER_ANALYZER
     for name, schema, indexes in (
         (names.state, _state_schema(client), [("_unused", {"index_type": "FLAT", "metric_type": "L2"})]),
@@ -86,7 +86,9 @@ def create_collections(client: MilvusClient, names: Names, dimension: int, lite:
             [("_unused", {"index_type": "FLAT", "metric_type": "L2"})],
         ),
         (names.chunks, _chunks_schema(client, dimension, analyzer), [("vector", dense), ("sparse", _SPARSE)]),
-        (names.sentences, _sentences_schema(client, dimension), [("vector", dense)]),
+        # Sentences are fetched by document and span, never searched: FLAT is only the index Milvus
+        # needs to load a vector field, with no graph beside the vectors.
+        (names.sentences, _sentences_schema(client, dimension), [("vector", _FLAT_IP)]),
     ):
         params = client.prepare_index_params()
         for field, spec in [*indexes, *(() if name == names.state else [("doc_id", _INVERTED)])]:
@@ -96,6 +98,7 @@ def create_collections(client: MilvusClient, names: Names, dimension: int, lite:
         client.load_collection(name)
 
 
+_FLAT_IP = {"index_type": "FLAT", "metric_type": "IP"}
 _HNSW = {"index_type": "HNSW", "metric_type": "IP", "params": {"M": 16, "efConstruction": 200}}
 _SPARSE = {"index_type": "SPARSE_INVERTED_INDEX", "metric_type": "BM25", "params": BM25_PARAMS}
 _INVERTED = {"index_type": "INVERTED"}
