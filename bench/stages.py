@@ -6,9 +6,10 @@ Opens the store (recording seconds and the peak RSS the open reached), then for 
 question times, on one thread: embedding it; the dense top 100; the lexical top 100; the fill
 (the BM25 of the dense-only candidates and the vectors of the lexical-only ones); the score fusion;
 a whole `search` (k=10, hybrid) and a whole `ask`. Prints one JSON object of medians and p95s in
-ms. NEWSRAG_READ_FIRST and NEWSRAG_READ_ENOUGH, when set, are the service's settings of that name
-(reading in two rounds). It uses only calls that the store has had since before the lexical
-index moved to tantivy, so bench/scale_lexical.py runs it against either checkout (PYTHONPATH).
+ms. The engine is configured as the service is (api.app.engine_config over NEWSRAG_* settings,
+so NEWSRAG_READ_FIRST reads in two rounds here too). It uses only calls that the store has had
+since before the lexical index moved to tantivy, so bench/scale_lexical.py runs it against either
+checkout (PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import argparse
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from rag.compose.answer import AnswerConfig
-from rag.config import EngineConfig
+from api.app import engine_config
+from api.settings import Settings
 from rag.engine import Engine
 from rag.ingest.embedder import shared_embedder
 from rag.retrieve.candidates import Candidates
@@ -55,14 +55,6 @@ def questions(count: int) -> list[str]:
         return [json.loads(line)["text"] for line in handle][:count]
 
 
-def reading_config() -> EngineConfig | None:
-    """The engine's configuration with the reading rounds of the environment, if it sets them."""
-    if "NEWSRAG_READ_FIRST" not in os.environ:
-        return None
-    first, enough = int(os.environ["NEWSRAG_READ_FIRST"]), float(os.environ.get("NEWSRAG_READ_ENOUGH", 0.6))
-    return EngineConfig(answer=AnswerConfig(read_first=first or None, read_enough=enough))
-
-
 def main() -> None:
     """Time every stage over the questions and print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,7 +65,8 @@ def main() -> None:
     embedder = shared_embedder()
     before = peak_rss_mb()
     started = time.perf_counter()
-    engine = Engine.open(args.store, reading_config(), embedder=embedder, create=False)
+    # The service's own configuration from NEWSRAG_* (reading rounds and all), as `newsrag serve` has it.
+    engine = Engine.open(args.store, engine_config(Settings()), embedder=embedder, create=False)
     result: dict[str, Any] = {"open_s": time.perf_counter() - started, "rss_before_open_mb": before}
     result["rss_after_open_mb"] = peak_rss_mb()
     snapshot, config = engine.store.snapshot(), RetrievalConfig()

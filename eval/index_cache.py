@@ -84,9 +84,8 @@ def cache_location(folder: Path, store_backend: str) -> tuple[Location, Path]:
         return f"milvus-lite:{folder}.db", folder.with_name(f"{folder.name}.db.{MARKER}")
     server = urlsplit(store_backend)
     if server.scheme == "milvus" and server.hostname and server.path.strip("/") == "":
-        prefix = "eval_" + re.sub(
-            r"[^A-Za-z0-9_]", "_", folder.name
-        )  # a collection name starts with a letter
+        # A collection name starts with a letter and holds letters, digits and underscores.
+        prefix = "eval_" + re.sub(r"[^A-Za-z0-9_]", "_", folder.name)
         marker = folder.with_name(f"{folder.name}.{server.hostname}-{server.port or 19530}.{MARKER}")
         return f"milvus://{server.netloc}/{prefix}", marker
     raise InvalidRequestError(f"unknown index store {store_backend!r}: use {STORE_BACKENDS_HELP}")
@@ -109,7 +108,9 @@ def open_indexed(
     marker.parent.mkdir(parents=True, exist_ok=True)
     engine = Engine.open(location, config, embedder=embedder)
     if not reused:
-        if store_backend != EMBEDDED and _complete(folder / MARKER, key) and not engine.stats().documents:
+        embedded_built = _complete(folder / MARKER, key)
+        copied = store_backend != EMBEDDED and embedded_built and not engine.stats().documents
+        if copied:
             # The embedded entry of the same key is built: copy it (index/migrate.py) instead of
             # embedding the corpus again; the same vectors, and the same ids (it has no gaps).
             source = open_store(folder, {}, create=False, read_only=True)
@@ -117,8 +118,9 @@ def open_indexed(
                 copy_store(source, engine.store, progress=progress)
             finally:
                 source.close()
-        # An interrupted build resumes: ingest skips documents already stored unchanged.
-        engine.ingest(dataset.documents, progress=progress)
+        # An interrupted build resumes: ingest skips documents already stored unchanged (after a copy,
+        # all of them, already counted by the copy's progress).
+        engine.ingest(dataset.documents, progress=None if copied else progress)
         _write_marker(marker, key)
     stats = engine.stats()
     info = IndexInfo(
