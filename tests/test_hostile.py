@@ -76,8 +76,9 @@ def test_splitting_pathological_text_costs_about_what_news_text_costs(name: str,
         return lambda: (sentence_spans(t), chunk_document(Document("d", t), config, embedder.fits))
 
     # The ceiling is generous (noisy machines) and the quadratic versions were 20-1000x over it.
+    # Both sides take the faster of two runs, so one scheduling stall on a shared box does not decide.
     baseline = min(_seconds(split(news)) for _ in range(2))
-    assert _seconds(split(text)) < 10 * baseline + 0.5
+    assert min(_seconds(split(text)) for _ in range(2)) < 10 * baseline + 0.5
 
 
 def test_sentences_are_bounded_and_cover_the_text() -> None:
